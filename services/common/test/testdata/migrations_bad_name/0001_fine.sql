@@ -1,0 +1,1 @@
+CREATE TABLE fine_table (id INT PRIMARY KEY);

@@ -1,0 +1,1 @@
+CREATE TABLE bad_table (id INT PRIMARY KEY);
