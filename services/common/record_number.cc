@@ -1,0 +1,99 @@
+#include "common/record_number.h"
+
+#include <cstdio>
+#include <utility>
+
+#include "common/errors.h"
+#include "common/mysql.h"
+
+namespace propdesk::common {
+namespace {
+
+bool AllOf(std::string_view text, bool (*allowed)(char)) {
+  for (char c : text) {
+    if (!allowed(c)) return false;
+  }
+  return true;
+}
+
+bool IsUpper(char c) { return c >= 'A' && c <= 'Z'; }
+bool IsUpperOrDigit(char c) { return IsUpper(c) || (c >= '0' && c <= '9'); }
+
+std::string SqlDate(std::chrono::year_month_day d) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(d.year()),
+                static_cast<unsigned>(d.month()), static_cast<unsigned>(d.day()));
+  return buf;
+}
+
+}  // namespace
+
+bool IsValidRecordType(std::string_view type) {
+  return type.size() >= 2 && type.size() <= 4 && AllOf(type, IsUpper);
+}
+
+bool IsValidSiteCode(std::string_view site_code) {
+  return site_code.size() >= 2 && site_code.size() <= 8 && AllOf(site_code, IsUpperOrDigit);
+}
+
+void ValidateRecordType(std::string_view type) {
+  if (!IsValidRecordType(type)) {
+    throw InvalidArgument(
+        "record_type",
+        "\"" + std::string(type) + "\" is not a record type: use 2–4 capital letters, e.g. TK");
+  }
+}
+
+void ValidateSiteCode(std::string_view site_code) {
+  if (!IsValidSiteCode(site_code)) {
+    throw InvalidArgument(
+        "site_code", "\"" + std::string(site_code) +
+                         "\" is not a site code: use 2–8 capital letters or digits, e.g. SZ01");
+  }
+}
+
+std::string FormatRecordNumber(std::string_view type, std::string_view site_code,
+                               std::chrono::year_month_day local_date, int64_t seq) {
+  ValidateRecordType(type);
+  ValidateSiteCode(site_code);
+  const int year = static_cast<int>(local_date.year());
+  if (!local_date.ok() || year < 2000 || year > 2099) {
+    throw InvalidArgument(
+        "local_date",
+        SqlDate(local_date) + " cannot be numbered: record numbers cover valid dates in 2000–2099");
+  }
+  if (seq < 1) {
+    throw InvalidArgument("seq", "record sequences start at 1, got " + std::to_string(seq));
+  }
+
+  char digits[40];
+  std::snprintf(digits, sizeof digits, "%02d%02u%02u%03lld", year % 100,
+                static_cast<unsigned>(local_date.month()), static_cast<unsigned>(local_date.day()),
+                static_cast<long long>(seq));
+  std::string out;
+  out.reserve(type.size() + site_code.size() + 2 + 16);
+  out.append(type).append("-").append(site_code).append("-").append(digits);
+  return out;
+}
+
+RecordNumberAllocator::RecordNumberAllocator(std::string type) : type_(std::move(type)) {
+  ValidateRecordType(type_);
+}
+
+std::string RecordNumberAllocator::Next(MysqlConnection& tx, std::string_view site_code,
+                                        std::chrono::year_month_day local_date) const {
+  // Validate before touching the database so bad input never creates a row.
+  (void)FormatRecordNumber(type_, site_code, local_date, 1);
+  // LAST_INSERT_ID(expr) makes the new value this session's LAST_INSERT_ID(),
+  // so it is read back from the session rather than from the row.
+  tx.Execute(
+      "INSERT INTO record_sequences (record_type, site_code, day, last_seq) "
+      "VALUES (?, ?, ?, LAST_INSERT_ID(1)) "
+      "ON DUPLICATE KEY UPDATE last_seq = LAST_INSERT_ID(last_seq + 1)",
+      {type_, std::string(site_code), SqlDate(local_date)});
+  const uint64_t seq = tx.LastInsertId();
+  if (seq == 0) throw Internal("record_sequences upsert returned no sequence for " + type_);
+  return FormatRecordNumber(type_, site_code, local_date, static_cast<int64_t>(seq));
+}
+
+}  // namespace propdesk::common

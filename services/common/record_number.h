@@ -1,0 +1,58 @@
+#pragma once
+
+// Rule C-5: record numbers are `<TYPE>-<SITE>-YYMMDD###`: the record type, the
+// site's code, the site-local date and a sequence within that day and site
+// (the 14 Feb 2004 first ticket of SZ01 is TK-SZ01-040214001). Sequences
+// never repeat, also under concurrent writers.
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace propdesk::common {
+
+class MysqlConnection;
+
+// A record type is 2–4 capital letters ("TK", "VIS"); a site code is 2–8
+// capital letters or digits ("SZ01").
+bool IsValidRecordType(std::string_view type);
+bool IsValidSiteCode(std::string_view site_code);
+// Throw Error(kInvalidArgument) naming the field when invalid.
+void ValidateRecordType(std::string_view type);
+void ValidateSiteCode(std::string_view site_code);
+
+// TK-SZ01-240214001. The sequence is zero-padded to three digits; from 1000
+// on it keeps all its digits (TK-SZ01-2402141000) rather than wrapping, so a
+// busy day never repeats a number. Throws Error(kInvalidArgument) for a bad
+// type or site code, an invalid date or one outside 2000–2099 (YY would be
+// ambiguous), or seq < 1.
+std::string FormatRecordNumber(std::string_view type, std::string_view site_code,
+                               std::chrono::year_month_day local_date, int64_t seq);
+
+// Allocates record numbers from the `record_sequences` table (common
+// migration 0005). Stateless apart from the type: safe to share between
+// threads.
+class RecordNumberAllocator {
+ public:
+  explicit RecordNumberAllocator(std::string type);  // validated: Error(kInvalidArgument)
+
+  // The next number for (type, site code, site-local day), allocated inside
+  // the caller's transaction on `tx`: one upsert
+  //   INSERT … ON DUPLICATE KEY UPDATE last_seq = LAST_INSERT_ID(last_seq + 1)
+  // that row-locks the day's counter until the caller commits. Concurrent
+  // writers for the same site and day therefore queue behind each other and
+  // never see the same value; a rolled-back transaction gives its number
+  // back, so committed numbers have no gaps. Other sites and days are
+  // independent rows. `local_date` must be the site-local date (see
+  // WorkingCalendar::LocalDate).
+  std::string Next(MysqlConnection& tx, std::string_view site_code,
+                   std::chrono::year_month_day local_date) const;
+
+  const std::string& type() const { return type_; }
+
+ private:
+  std::string type_;
+};
+
+}  // namespace propdesk::common
