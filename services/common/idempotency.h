@@ -1,0 +1,81 @@
+#pragma once
+
+// Rule C-8: a mutating request may carry a client request id; repeating it
+// returns the first result and never repeats the effect.
+//
+// How (ARCHITECTURE.md §6):
+//  - Redis is the fast path. `SET propdesk:<svc>:idem:<site>:<id> P|<fp> NX`
+//    marks a request in flight; once it commits, the key holds D|<fp>|<response>,
+//    so a repeat is answered from Redis without touching MySQL. A concurrent
+//    duplicate that finds the in-flight marker is told to retry
+//    (ABORTED / REQUEST_IN_PROGRESS, which the gateway turns into 409).
+//  - MySQL is the truth: the effect runs in one transaction with an INSERT
+//    into idempotency_keys (PRIMARY KEY (site_id, request_id)) and the stored
+//    response. A duplicate that reaches MySQL waits on that row, then reads
+//    and returns the committed response. So Redis down, flushed or evicted
+//    costs speed, never a second effect.
+//  - The same id with a different payload (fingerprint) is rejected with
+//    INVALID_ARGUMENT / REQUEST_ID_REUSED (the gateway's 422).
+
+#include <google/protobuf/message.h>
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "common/mysql.h"
+#include "common/redis.h"
+
+namespace propdesk::common {
+
+struct IdempotencyOptions {
+  std::string service;  // the <svc> of the Redis key
+  // How long Redis remembers a finished request (MySQL keeps it longer).
+  std::chrono::milliseconds done_ttl = std::chrono::hours(24);
+  // How long an in-flight marker lives if its owner dies mid-request.
+  std::chrono::milliseconds in_flight_ttl = std::chrono::seconds(30);
+};
+
+struct IdempotentOutcome {
+  std::string response;   // serialized response of the first execution
+  bool replayed = false;  // true when this call did not run the effect
+};
+
+class Idempotency {
+ public:
+  using Effect = std::function<std::string(MysqlConnection& tx)>;
+
+  // `redis` may be null (then MySQL alone decides, which is still correct).
+  Idempotency(MysqlPool& pool, RedisClient* redis, IdempotencyOptions options);
+
+  // Runs `effect` in a MySQL transaction unless (site_id, request_id) already
+  // ran; `effect` returns the serialized response to store and return. An
+  // empty request_id runs the effect without any deduplication.
+  IdempotentOutcome Run(std::string_view site_id, std::string_view request_id,
+                        std::string_view fingerprint, const Effect& effect);
+
+ private:
+  enum class Claim { kOwned, kUnknown };
+  Claim ClaimInRedis(const std::string& key, std::string_view request_id,
+                     std::string_view fingerprint, IdempotentOutcome* replay);
+  IdempotentOutcome RunInMysql(std::string_view site_id, std::string_view request_id,
+                               std::string_view fingerprint, const Effect& effect);
+  void RememberInRedis(const std::string& key, std::string_view fingerprint,
+                       const std::string& response);
+  void ForgetInRedis(const std::string& key);
+  std::string Key(std::string_view site_id, std::string_view request_id) const;
+
+  MysqlPool& pool_;
+  RedisClient* redis_;
+  const IdempotencyOptions options_;
+};
+
+// SHA-256 hex of the request's deterministic serialization with its
+// `request_id` field cleared: the payload identity used to detect a reused id.
+std::string RequestFingerprint(const google::protobuf::Message& request);
+
+// Rule C-8 input check: at most 128 printable ASCII characters.
+void ValidateRequestId(std::string_view request_id);
+
+}  // namespace propdesk::common
