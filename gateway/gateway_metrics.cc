@@ -1,0 +1,142 @@
+#include "gateway/gateway_metrics.h"
+
+namespace propdesk::gateway {
+namespace {
+
+// Seconds; a gateway hop is sub-millisecond, an upstream call up to its deadline.
+const prometheus::Histogram::BucketBoundaries& LatencyBuckets() {
+  static const prometheus::Histogram::BucketBoundaries buckets = {
+      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+  return buckets;
+}
+
+double Seconds(std::chrono::steady_clock::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
+
+}  // namespace
+
+GatewayMetrics::GatewayMetrics(prometheus::Registry& registry)
+    : requests_(prometheus::BuildCounter()
+                    .Name("http_server_requests_total")
+                    .Help("HTTP requests answered, by method, route template and status code.")
+                    .Register(registry)),
+      duration_(prometheus::BuildHistogram()
+                    .Name("http_server_request_duration_seconds")
+                    .Help("Time from a complete HTTP request to its response, by route template.")
+                    .Register(registry)),
+      upstream_handled_(prometheus::BuildCounter()
+                            .Name("grpc_client_handled_total")
+                            .Help("Upstream gRPC calls completed, by service, method and code.")
+                            .Register(registry)),
+      upstream_seconds_(prometheus::BuildHistogram()
+                            .Name("grpc_client_handling_seconds")
+                            .Help("Upstream gRPC call latency, by service and method.")
+                            .Register(registry)),
+      rate_limited_(prometheus::BuildCounter()
+                        .Name("gateway_rate_limited_total")
+                        .Help("Requests refused by a rate limit, by the bucket that refused.")
+                        .Register(registry)),
+      rate_limit_checks_(prometheus::BuildCounter()
+                             .Name("gateway_rate_limit_checks_total")
+                             .Help("Rate limit decisions, by backend (redis, or local while Redis "
+                                   "is down).")
+                             .Register(registry)),
+      connections_(&prometheus::BuildGauge()
+                        .Name("http_server_connections")
+                        .Help("Open HTTP connections.")
+                        .Register(registry)
+                        .Add({})),
+      connections_rejected_(&prometheus::BuildCounter()
+                                 .Name("http_server_connections_rejected_total")
+                                 .Help("Connections refused with 503 at the connection limit.")
+                                 .Register(registry)
+                                 .Add({})) {}
+
+void GatewayMetrics::ObserveRequest(const std::string& method, const std::string& route, int code,
+                                    std::chrono::steady_clock::duration elapsed) {
+  prometheus::Counter* counter;
+  prometheus::Histogram* histogram;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto key = std::make_tuple(method, route, code);
+    auto it = request_counters_.find(key);
+    if (it == request_counters_.end()) {
+      it = request_counters_
+               .emplace(key,
+                        &requests_.Add(
+                            {{"method", method}, {"route", route}, {"code", std::to_string(code)}}))
+               .first;
+    }
+    counter = it->second;
+    auto hit = durations_.find(route);
+    if (hit == durations_.end()) {
+      hit = durations_.emplace(route, &duration_.Add({{"route", route}}, LatencyBuckets())).first;
+    }
+    histogram = hit->second;
+  }
+  counter->Increment();
+  histogram->Observe(Seconds(elapsed));
+}
+
+void GatewayMetrics::ObserveUpstream(const std::string& service, const std::string& method,
+                                     const std::string& code,
+                                     std::chrono::steady_clock::duration elapsed) {
+  prometheus::Counter* counter;
+  prometheus::Histogram* histogram;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto key = std::make_tuple(service, method, code);
+    auto it = upstream_counters_.find(key);
+    if (it == upstream_counters_.end()) {
+      it = upstream_counters_
+               .emplace(key, &upstream_handled_.Add({{"grpc_service", service},
+                                                     {"grpc_method", method},
+                                                     {"grpc_code", code}}))
+               .first;
+    }
+    counter = it->second;
+    auto hkey = std::make_pair(service, method);
+    auto hit = upstream_durations_.find(hkey);
+    if (hit == upstream_durations_.end()) {
+      hit = upstream_durations_
+                .emplace(hkey, &upstream_seconds_.Add(
+                                   {{"grpc_service", service}, {"grpc_method", method}},
+                                   LatencyBuckets()))
+                .first;
+    }
+    histogram = hit->second;
+  }
+  counter->Increment();
+  histogram->Observe(Seconds(elapsed));
+}
+
+void GatewayMetrics::RateLimited(const std::string& scope) {
+  prometheus::Counter* counter;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = rate_limited_counters_.find(scope);
+    if (it == rate_limited_counters_.end()) {
+      it = rate_limited_counters_.emplace(scope, &rate_limited_.Add({{"scope", scope}})).first;
+    }
+    counter = it->second;
+  }
+  counter->Increment();
+}
+
+void GatewayMetrics::RateLimitCheck(const std::string& backend) {
+  prometheus::Counter* counter;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = rate_limit_check_counters_.find(backend);
+    if (it == rate_limit_check_counters_.end()) {
+      it = rate_limit_check_counters_
+               .emplace(backend, &rate_limit_checks_.Add({{"backend", backend}}))
+               .first;
+    }
+    counter = it->second;
+  }
+  counter->Increment();
+}
+
+}  // namespace propdesk::gateway

@@ -1,0 +1,65 @@
+#pragma once
+
+// The gateway's Prometheus metrics (ARCHITECTURE.md §10):
+//   http_server_requests_total{method,route,code}
+//   http_server_request_duration_seconds{route}
+//   grpc_client_handled_total{grpc_service,grpc_method,grpc_code}
+//   grpc_client_handling_seconds{grpc_service,grpc_method}
+//   http_server_connections (open), http_server_connections_rejected_total
+//   gateway_rate_limited_total{scope}, gateway_rate_limit_checks_total{backend}
+// `route` is the route's template ("GET /v1/sites/{site_id}/tickets"), or
+// one of "unmatched", "healthz", … — never a raw path, so the label set stays
+// bounded. Label lookups are cached: prometheus-cpp's Family::Add builds a
+// label map per call, too slow for every request.
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <string>
+#include <tuple>
+
+namespace propdesk::gateway {
+
+class GatewayMetrics {
+ public:
+  explicit GatewayMetrics(prometheus::Registry& registry);
+
+  void ObserveRequest(const std::string& method, const std::string& route, int code,
+                      std::chrono::steady_clock::duration elapsed);
+  void ObserveUpstream(const std::string& service, const std::string& method,
+                       const std::string& code, std::chrono::steady_clock::duration elapsed);
+  void RateLimited(const std::string& scope);
+  void RateLimitCheck(const std::string& backend);
+
+  prometheus::Gauge& connections() { return *connections_; }
+  prometheus::Counter& connections_rejected() { return *connections_rejected_; }
+
+ private:
+  prometheus::Family<prometheus::Counter>& requests_;
+  prometheus::Family<prometheus::Histogram>& duration_;
+  prometheus::Family<prometheus::Counter>& upstream_handled_;
+  prometheus::Family<prometheus::Histogram>& upstream_seconds_;
+  prometheus::Family<prometheus::Counter>& rate_limited_;
+  prometheus::Family<prometheus::Counter>& rate_limit_checks_;
+  prometheus::Gauge* connections_;
+  prometheus::Counter* connections_rejected_;
+
+  std::mutex mu_;
+  std::map<std::tuple<std::string, std::string, int>, prometheus::Counter*>
+      request_counters_;                                     // guarded by mu_
+  std::map<std::string, prometheus::Histogram*> durations_;  // guarded by mu_
+  std::map<std::tuple<std::string, std::string, std::string>, prometheus::Counter*>
+      upstream_counters_;  // guarded by mu_
+  std::map<std::pair<std::string, std::string>, prometheus::Histogram*>
+      upstream_durations_;                                                 // guarded by mu_
+  std::map<std::string, prometheus::Counter*> rate_limited_counters_;      // guarded by mu_
+  std::map<std::string, prometheus::Counter*> rate_limit_check_counters_;  // guarded by mu_
+};
+
+}  // namespace propdesk::gateway

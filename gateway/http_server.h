@@ -1,0 +1,83 @@
+#pragma once
+
+// The HTTP/1.1 server of the gateway, on Boost.Beast/Asio: keep-alive,
+// pipelining-safe (a connection's requests are answered one at a time, in
+// order; pipelined bytes wait in its buffer), bounded connections (more get
+// 503), and limits on header size (431), body size (413, decided from
+// Content-Length before the body is read), idle keep-alive time and the time
+// a request may take to arrive (slow clients are disconnected). Answers
+// "Expect: 100-continue". Requests go to a handler that responds
+// asynchronously, from any thread.
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gateway/gateway_metrics.h"
+#include "gateway/http_types.h"
+
+namespace propdesk::gateway {
+
+struct HttpServerOptions {
+  std::string host = "0.0.0.0";
+  int port = 0;  // 0 = any free port
+  int threads = 2;
+  int max_connections = 1024;
+  size_t max_body_bytes = 64 * 1024;
+  size_t max_header_bytes = 16 * 1024;
+  std::chrono::milliseconds idle_timeout{60000};
+  std::chrono::milliseconds read_timeout{10000};
+  std::chrono::milliseconds write_timeout{10000};
+};
+
+class HttpServer {
+ public:
+  using Handler = std::function<void(HttpRequest, Respond)>;
+
+  // `metrics` may be null.
+  HttpServer(HttpServerOptions options, Handler handler, GatewayMetrics* metrics);
+  ~HttpServer();  // Stop()
+
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds and starts the I/O threads. Throws Error(kUnavailable,
+  // "HTTP_PORT_UNAVAILABLE").
+  void Start();
+  int port() const { return port_; }
+  int connections() const;
+
+  // No new connections; open ones keep being served.
+  void StopAccepting();
+  // Blocks until every request handed to the handler has had its response
+  // written (or its connection closed), or `deadline`; returns whether it did.
+  bool WaitForResponses(std::chrono::steady_clock::time_point deadline);
+  // Closes every connection and joins the threads. The handler must not
+  // respond after this (the gateway waits for its upstream calls first).
+  // Idempotent.
+  void Stop();
+
+  struct State;  // shared with the connections
+
+ private:
+  void Accept();
+
+  boost::asio::io_context io_;
+  // Keeps the I/O threads up while no socket operation is pending (every
+  // connection waiting for an upstream): responses are posted to them.
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+  std::shared_ptr<State> state_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  std::vector<std::thread> threads_;
+  int port_ = 0;
+  bool stopped_ = false;
+};
+
+}  // namespace propdesk::gateway
