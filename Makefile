@@ -40,8 +40,8 @@ stop:
 status:
 	@bash deploy/local/run.sh status $(BUILD_DIR)
 
-lint: deps
-	@cd proto && ../.tools/node_modules/.bin/buf lint
+lint: deps configure
+	@cmake --build $(BUILD_DIR) --target propdesk_lint_descriptor && cd $(BUILD_DIR) && ctest -R proto_buf_lint --output-on-failure
 
 format:
 	@git ls-files '*.h' '*.cc' | xargs clang-format -i
