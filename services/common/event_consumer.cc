@@ -274,39 +274,22 @@ void EventConsumer::RestoreDeliveryCounts(const std::vector<Entry>& entries) {
 }
 
 void EventConsumer::Start() {
-  std::lock_guard lock(mu_);
-  if (thread_.joinable()) return;
-  stopping_ = false;
-  thread_ = std::thread([this] { Run(); });
+  loop_.Start([this] { return Iterate(); });
 }
 
-void EventConsumer::Stop() {
-  std::thread thread;
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-    thread = std::move(thread_);
-  }
-  cv_.notify_all();
-  if (thread.joinable()) thread.join();
-}
+void EventConsumer::Stop() { loop_.Stop(); }
 
-void EventConsumer::Run() {
-  for (;;) {
-    bool wait = false;
-    try {
-      // A blocking read paces the loop; without one, an empty poll waits.
-      wait = PollOnce() == 0 && options_.block.count() <= 0;
-    } catch (const std::exception& e) {
-      DefaultLogger()->Warn(
-          "event consumer: poll failed; retrying",
-          {{"stream", options_.stream}, {"group", options_.group}, {"error", e.what()}});
-      wait = true;
-    }
-    std::unique_lock lock(mu_);
-    if (stopping_) return;
-    if (wait) cv_.wait_for(lock, options_.error_backoff, [this] { return stopping_; });
-    if (stopping_) return;
+std::chrono::milliseconds EventConsumer::Iterate() {
+  try {
+    // A blocking read paces the loop; without one, an empty poll waits.
+    const bool idle = PollOnce() == 0 && options_.block.count() <= 0;
+    return idle ? std::chrono::duration_cast<std::chrono::milliseconds>(options_.error_backoff)
+                : std::chrono::milliseconds(0);
+  } catch (const std::exception& e) {
+    DefaultLogger()->Warn(
+        "event consumer: poll failed; retrying",
+        {{"stream", options_.stream}, {"group", options_.group}, {"error", e.what()}});
+    return std::chrono::duration_cast<std::chrono::milliseconds>(options_.error_backoff);
   }
 }
 

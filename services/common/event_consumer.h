@@ -31,6 +31,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/background_loop.h"
 #include "common/mysql.h"
 #include "common/outbox.h"
 #include "common/redis.h"
@@ -100,7 +101,7 @@ class EventConsumer {
   void Ack(const std::string& id);
   void RestoreDeliveryCounts(const std::vector<Entry>& entries);
   bool IsNoGroup(const RedisReply& reply);
-  void Run();
+  std::chrono::milliseconds Iterate();  // one pass of the background loop
 
   MysqlPool& pool_;
   RedisClient& redis_;
@@ -112,10 +113,7 @@ class EventConsumer {
   bool group_ready_ = false;                 // guarded by poll_mu_
   std::string claim_cursor_ = "0-0";         // guarded by poll_mu_
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;  // guarded by mu_
-  std::thread thread_;     // guarded by mu_ (Start/Stop)
+  BackgroundLoop loop_;  // last member: stopped first, before what it uses
 };
 
 }  // namespace propdesk::common

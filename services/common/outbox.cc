@@ -228,40 +228,25 @@ size_t OutboxRelay::PurgePublished(std::chrono::seconds older_than, size_t limit
 }
 
 void OutboxRelay::Start() {
-  std::lock_guard lock(mu_);
-  if (thread_.joinable()) return;
-  stopping_ = false;
-  thread_ = std::thread([this] { Run(); });
+  loop_.Start([this] { return Iterate(); });
 }
 
 void OutboxRelay::Stop() {
-  std::thread thread;
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-    thread = std::move(thread_);
-  }
-  cv_.notify_all();
-  if (thread.joinable()) thread.join();
+  loop_.Stop();
   leader_.Release();
 }
 
-void OutboxRelay::Run() {
-  for (;;) {
-    size_t published = 0;
-    try {
-      published = PublishBatch();
-      if (published == 0) MaybePurge();
-    } catch (const std::exception& e) {
-      DefaultLogger()->Warn("outbox relay: publish failed; retrying",
-                            {{"stream", stream_}, {"error", e.what()}});
-    }
-    std::unique_lock lock(mu_);
-    if (stopping_) return;
-    if (published == options_.batch) continue;  // more rows are waiting
-    cv_.wait_for(lock, options_.poll_interval, [this] { return stopping_; });
-    if (stopping_) return;
+std::chrono::milliseconds OutboxRelay::Iterate() {
+  size_t published = 0;
+  try {
+    published = PublishBatch();
+    if (published == 0) MaybePurge();
+  } catch (const std::exception& e) {
+    DefaultLogger()->Warn("outbox relay: publish failed; retrying",
+                          {{"stream", stream_}, {"error", e.what()}});
   }
+  if (published == options_.batch) return std::chrono::milliseconds(0);  // more rows wait
+  return std::chrono::duration_cast<std::chrono::milliseconds>(options_.poll_interval);
 }
 
 void OutboxRelay::MaybePurge() {

@@ -26,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/background_loop.h"
 #include "common/leader.h"
 #include "common/mysql.h"
 #include "common/redis.h"
@@ -108,7 +109,7 @@ class OutboxRelay {
   std::vector<Row> SelectUnpublished();
   std::vector<std::string> XaddCommand(const type::v1::DomainEvent& event) const;
   void MarkPublished(const std::vector<Row>& rows, size_t count);
-  void Run();
+  std::chrono::milliseconds Iterate();  // one pass of the background loop
   void MaybePurge();
 
   MysqlPool& pool_;
@@ -118,11 +119,8 @@ class OutboxRelay {
   LeaderLock leader_;
   std::mutex publish_mu_;  // one PublishBatch at a time, so batches stay in order
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;                               // guarded by mu_
-  std::thread thread_;                                  // guarded by mu_ (Start/Stop)
   std::chrono::steady_clock::time_point last_purge_{};  // only the relay thread
+  BackgroundLoop loop_;  // last member: stopped first, before what it uses
 };
 
 }  // namespace propdesk::common

@@ -166,35 +166,22 @@ bool WindowedScanner::ProcessNextWindow(TimePoint now) {
 }
 
 void WindowedScanner::Start() {
-  std::lock_guard lock(mu_);
-  if (thread_.joinable()) return;
-  stopping_ = false;
-  thread_ = std::thread([this] { Run(); });
+  loop_.Start([this] { return Iterate(); });
 }
 
 void WindowedScanner::Stop() {
-  std::thread thread;
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-    thread = std::move(thread_);
-  }
-  cv_.notify_all();
-  if (thread.joinable()) thread.join();
+  loop_.Stop();
   if (own_leader_ != nullptr) own_leader_->Release();
 }
 
-void WindowedScanner::Run() {
-  for (;;) {
-    try {
-      TickOnce(system_clock::now());
-    } catch (const std::exception& e) {
-      DefaultLogger()->Warn("windowed scan: tick failed; the window is retried next tick",
-                            {{"scan", name_}, {"error", e.what()}});
-    }
-    std::unique_lock lock(mu_);
-    if (cv_.wait_for(lock, tick_, [this] { return stopping_; })) return;
+std::chrono::milliseconds WindowedScanner::Iterate() {
+  try {
+    TickOnce(system_clock::now());
+  } catch (const std::exception& e) {
+    DefaultLogger()->Warn("windowed scan: tick failed; the window is retried next tick",
+                          {{"scan", name_}, {"error", e.what()}});
   }
+  return std::chrono::duration_cast<std::chrono::milliseconds>(tick_);
 }
 
 }  // namespace propdesk::common

@@ -28,6 +28,7 @@
 #include <string_view>
 #include <thread>
 
+#include "common/background_loop.h"
 #include "common/leader.h"
 #include "common/mysql.h"
 
@@ -79,7 +80,7 @@ class WindowedScanner {
   void EnsureCursor(TimePoint now);
   // One window in one transaction; true when more remains before `now`.
   bool ProcessNextWindow(TimePoint now);
-  void Run();
+  std::chrono::milliseconds Iterate();  // one pass of the background loop
 
   MysqlPool& pool_;
   std::unique_ptr<LeaderLock> own_leader_;  // set when not sharing one
@@ -91,10 +92,7 @@ class WindowedScanner {
   std::mutex tick_mu_;          // one TickOnce at a time
   bool cursor_exists_ = false;  // guarded by tick_mu_
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;  // guarded by mu_
-  std::thread thread_;     // guarded by mu_ (Start/Stop)
+  BackgroundLoop loop_;  // last member: stopped first, before what it uses
 };
 
 // UTC "YYYY-MM-DD HH:MM:SS.ffffff", for binding to a DATETIME(6) column
