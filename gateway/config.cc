@@ -61,39 +61,6 @@ std::chrono::milliseconds Duration(const Env& env, const std::string& name,
 
 }  // namespace
 
-common::JwtConfig LoadJwtConfig(const Env& env) {
-  common::JwtConfig jwt;
-  const std::optional<std::string> secret = env.Get("JWT_HS256_SECRET");
-  const std::optional<std::string> key_file = env.Get("JWT_RS256_PUBLIC_KEY_FILE");
-  if (secret && key_file) {
-    throw Env::Bad("JWT_HS256_SECRET",
-                   "and JWT_RS256_PUBLIC_KEY_FILE are both set; set exactly one");
-  }
-  if (!secret && !key_file) {
-    throw Env::Bad("JWT_HS256_SECRET",
-                   "or JWT_RS256_PUBLIC_KEY_FILE must be set (HS256 secret for development, "
-                   "RS256 public key file for production)");
-  }
-  if (secret) {
-    if (secret->size() < 32) {
-      throw Env::Bad("JWT_HS256_SECRET",
-                     "must be at least 32 bytes long (got " + std::to_string(secret->size()) + ")");
-    }
-    jwt.hs256_secret = *secret;
-  } else {
-    std::ifstream in(*key_file, std::ios::binary);
-    if (!in)
-      throw Env::Bad("JWT_RS256_PUBLIC_KEY_FILE", "names a file that cannot be read: " + *key_file);
-    std::ostringstream contents;
-    contents << in.rdbuf();
-    jwt.rs256_public_key_pem = contents.str();
-  }
-  jwt.audience = env.Optional("JWT_AUDIENCE", "propdesk");
-  jwt.issuer = env.Optional("JWT_ISSUER", "");
-  jwt.leeway = std::chrono::seconds(env.Int("JWT_LEEWAY_SECONDS", 0, 300, 30));
-  return jwt;
-}
-
 GatewayConfig LoadGatewayConfig(const Env& env) {
   GatewayConfig c;
   c.http_port = env.Port("HTTP_PORT", /*allow_zero=*/true);

@@ -85,6 +85,6 @@ struct GatewayConfig {
 GatewayConfig LoadGatewayConfig(const common::Env& env);
 
 // JWT_* as every service reads them.
-common::JwtConfig LoadJwtConfig(const common::Env& env);
+using common::LoadJwtConfig;
 
 }  // namespace propdesk::gateway

@@ -31,6 +31,20 @@ std::string ReadFileOrThrow(const std::string& variable, const std::string& path
   return contents.str();
 }
 
+
+void CheckRedisAddr(const std::string& addr) {
+  const size_t colon = addr.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    throw Env::Bad("REDIS_ADDR", "must be host:port, got " + Quoted(addr));
+  }
+  const std::optional<int64_t> port = ParseInt64(std::string_view(addr).substr(colon + 1));
+  if (!port || *port < 1 || *port > 65535) {
+    throw Env::Bad("REDIS_ADDR", "must end in a port 1-65535, got " + Quoted(addr));
+  }
+}
+
+}  // namespace
+
 JwtConfig LoadJwtConfig(const Env& env) {
   JwtConfig jwt;
   const std::optional<std::string> secret = env.Get("JWT_HS256_SECRET");
@@ -65,19 +79,6 @@ JwtConfig LoadJwtConfig(const Env& env) {
   jwt.leeway = std::chrono::seconds(env.Int("JWT_LEEWAY_SECONDS", 0, 300, 30));
   return jwt;
 }
-
-void CheckRedisAddr(const std::string& addr) {
-  const size_t colon = addr.rfind(':');
-  if (colon == std::string::npos || colon == 0) {
-    throw Env::Bad("REDIS_ADDR", "must be host:port, got " + Quoted(addr));
-  }
-  const std::optional<int64_t> port = ParseInt64(std::string_view(addr).substr(colon + 1));
-  if (!port || *port < 1 || *port > 65535) {
-    throw Env::Bad("REDIS_ADDR", "must end in a port 1-65535, got " + Quoted(addr));
-  }
-}
-
-}  // namespace
 
 Env Env::Process() {
   return Env([](const std::string& name) -> std::optional<std::string> {

@@ -118,6 +118,11 @@ struct CommonConfig {
   std::chrono::milliseconds readiness_interval{1000};
 };
 
+// JWT_HS256_SECRET | JWT_RS256_PUBLIC_KEY_FILE, JWT_AUDIENCE, JWT_ISSUER,
+// JWT_LEEWAY_SECONDS: the verifier settings every process (services and the
+// gateway) reads the same way.
+JwtConfig LoadJwtConfig(const Env& env);
+
 // Reads the variables listed above. Throws Error(kInvalidArgument,
 // "BAD_CONFIG") on the first bad or missing one.
 CommonConfig LoadCommonConfig(std::string service, const Env& env);
