@@ -1,0 +1,122 @@
+#pragma once
+
+// Persistence of the tickets aggregate (ARCHITECTURE.md §3). Every method
+// runs on the caller's transaction, so the service can combine it with
+// Idempotency::Run, AppendEvent (the outbox) and RecordNumberAllocator in one
+// commit.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/mysql.h"
+#include "tickets/domain/duplicates.h"
+#include "tickets/domain/ticket.h"
+
+namespace propdesk::tickets {
+
+struct SiteRecord {
+  std::string site_id;
+  std::string group_id;
+  std::string code;  // rule C-5: the SITE of TK-<SITE>-YYMMDD###
+  std::string name;
+};
+
+struct StoredPolicy {
+  std::string policy;  // serialized propdesk.tickets.v1.SlaPolicy
+  int64_t version = 0;
+};
+
+// Filters of ListTickets; unset = any.
+struct TicketQuery {
+  std::string site_id;
+  int64_t after_id = 0;  // keyset: ids below this one (newest first); 0 = from the top
+  int limit = 50;
+  std::optional<domain::Kind> kind;
+  std::vector<domain::State> states;
+  std::optional<domain::Category> category;
+  std::string unit;
+  std::string assignee_id;
+  std::string owner_id;
+  std::optional<domain::Timestamp> created_after;
+  std::optional<domain::Timestamp> created_before;
+  // Only tickets with an unmet deadline due before this instant.
+  std::optional<domain::Timestamp> overdue_at;
+};
+
+struct StoredEvent {
+  int64_t sequence = 0;
+  domain::TicketEvent event;
+};
+
+// A deadline the scanner must look at (T-8).
+struct DueDeadlineRef {
+  std::string site_id;
+  std::string ticket_id;
+  domain::DeadlineKind kind = domain::DeadlineKind::kContact;
+};
+
+// Raw counts behind GetSlaSummary (T-9); the service computes the rates.
+struct SlaCounts {
+  std::map<domain::State, int64_t> open_by_state;
+  std::map<domain::Kind, int64_t> open_by_kind;
+  int64_t breached = 0;
+  int64_t due_within_next_hour = 0;
+  int64_t callbacks_due = 0;
+  int64_t callbacks_done = 0;
+  int64_t complaints_received = 0;
+  int64_t valid_complaints = 0;
+  int64_t satisfaction_responses = 0;
+  int64_t satisfaction_sum = 0;
+};
+
+class TicketStore {
+ public:
+  virtual ~TicketStore() = default;
+
+  virtual std::optional<SiteRecord> FindSite(common::MysqlConnection& tx,
+                                             std::string_view site_id) = 0;
+  virtual void UpsertSite(common::MysqlConnection& tx, const SiteRecord& site) = 0;
+  virtual std::optional<StoredPolicy> FindPolicy(common::MysqlConnection& tx,
+                                                 std::string_view site_id, bool for_update) = 0;
+  virtual void SavePolicy(common::MysqlConnection& tx, std::string_view site_id,
+                          const std::string& policy) = 0;
+
+  // Inserts a new ticket with its deadlines and history; returns its id (the
+  // ticket_id of `ticket` is ignored and replaced by the new id's decimal).
+  virtual std::string Insert(common::MysqlConnection& tx, const domain::Change& change) = 0;
+  // The ticket of that site, or nullopt (missing, another site's, or a
+  // malformed id: all look the same, rule C-1). `for_update` row-locks it.
+  virtual std::optional<domain::Ticket> Find(common::MysqlConnection& tx, std::string_view site_id,
+                                             std::string_view ticket_id, bool for_update) = 0;
+  // Writes `change` over the ticket at `expected_version` (optimistic lock:
+  // Error(kAborted, "VERSION_CONFLICT") when it moved on) and appends its
+  // history entries.
+  virtual void Update(common::MysqlConnection& tx, const domain::Change& change,
+                      int64_t expected_version) = 0;
+  // Newest first (id descending).
+  virtual std::vector<domain::Ticket> List(common::MysqlConnection& tx,
+                                           const TicketQuery& query) = 0;
+  // History in order, sequence > after_sequence.
+  virtual std::vector<StoredEvent> ListEvents(common::MysqlConnection& tx,
+                                              std::string_view ticket_id, int64_t after_sequence,
+                                              int limit) = 0;
+  // Unmet, unbreached deadlines with due in (from, to], earliest first: the
+  // scanner's window (cost follows what falls due, not what is open).
+  virtual std::vector<DueDeadlineRef> DueDeadlines(common::MysqlConnection& tx,
+                                                   domain::Timestamp from,
+                                                   domain::Timestamp to) = 0;
+  // Open work now, and the period [start, end)'s figures.
+  virtual SlaCounts CountSla(common::MysqlConnection& tx, std::string_view site_id,
+                             domain::Timestamp start, domain::Timestamp end,
+                             domain::Timestamp now) = 0;
+  // T-11 candidates: tickets of that unit, kind and category created since.
+  virtual std::vector<domain::DuplicateCandidate> DuplicateCandidates(
+      common::MysqlConnection& tx, std::string_view site_id, const domain::DuplicateProbe& probe,
+      domain::Timestamp since) = 0;
+};
+
+}  // namespace propdesk::tickets
