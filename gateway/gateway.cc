@@ -119,7 +119,6 @@ Gateway::Gateway(GatewayConfig config, std::shared_ptr<const common::Logger> log
                                                TranscodeLimits{config_.max_page_size})),
       upstreams_(config_.upstreams),
       verifier_(config_.jwt),
-      tokens_(&verifier_),
       redis_(config_.redis ? std::make_unique<common::RedisClient>(*config_.redis) : nullptr),
       rate_limiter_(redis_.get(), config_.redis_retry_pause),
       metrics_(*registry_),
@@ -377,7 +376,7 @@ common::Principal Gateway::Authenticate(const HttpRequest& request) const {
     throw Error(ErrorKind::kUnauthenticated, "UNSUPPORTED_AUTH_SCHEME",
                 "the Authorization header must be \"Bearer <token>\"");
   }
-  return tokens_.Verify(Trim(header.substr(7)), std::chrono::system_clock::now());
+  return verifier_.Verify(Trim(header.substr(7)), std::chrono::system_clock::now());
 }
 
 void Gateway::CheckRateLimits(const common::Principal& principal, const std::string& site_id) {

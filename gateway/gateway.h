@@ -38,7 +38,6 @@
 #include "gateway/http_types.h"
 #include "gateway/rate_limiter.h"
 #include "gateway/route_table.h"
-#include "gateway/token_cache.h"
 #include "gateway/transcoder.h"
 #include "gateway/upstreams.h"
 
@@ -113,7 +112,6 @@ class Gateway {
   std::unique_ptr<Transcoder> transcoder_;
   Upstreams upstreams_;
   common::JwtVerifier verifier_;
-  mutable VerifiedTokenCache tokens_;
   std::unique_ptr<common::RedisClient> redis_;  // null without REDIS_ADDR
   RateLimiter rate_limiter_;
   GatewayMetrics metrics_;

@@ -14,6 +14,8 @@
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <mutex>
+#include <unordered_map>
 #include <utility>
 
 #include "common/errors.h"
@@ -387,9 +389,61 @@ JwtVerifier::JwtVerifier(JwtConfig config) : config_(std::move(config)) {
   if (config_.leeway < std::chrono::seconds{0}) {
     throw InvalidArgument("jwt.leeway", "must not be negative");
   }
+  if (config_.cache_capacity > 0) cache_ = std::make_shared<Cache>(config_.cache_capacity);
 }
 
+class JwtVerifier::Cache {
+ public:
+  explicit Cache(size_t capacity) : capacity_(capacity) {}
+
+  std::optional<Principal> Find(std::string_view token, Timestamp now) {
+    std::lock_guard<std::mutex> lock(mu_);
+    const auto it = entries_.find(std::string(token));
+    if (it == entries_.end()) return std::nullopt;
+    if (now < it->second.verified_at || now >= it->second.expires_at) {
+      entries_.erase(it);
+      return std::nullopt;
+    }
+    return it->second.principal;
+  }
+
+  void Remember(std::string_view token, const Principal& principal, Timestamp verified_at,
+                Timestamp expires_at) {
+    if (verified_at >= expires_at) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (entries_.size() >= capacity_) entries_.clear();
+    entries_.insert_or_assign(std::string(token), Entry{principal, verified_at, expires_at});
+  }
+
+  size_t size() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return entries_.size();
+  }
+
+ private:
+  struct Entry {
+    Principal principal;
+    Timestamp verified_at;  // an earlier `now` (a test's clock) is not served
+    Timestamp expires_at;
+  };
+  const size_t capacity_;
+  std::mutex mu_;
+  std::unordered_map<std::string, Entry> entries_;  // guarded by mu_
+};
+
+size_t JwtVerifier::cached_tokens() const { return cache_ ? cache_->size() : 0; }
+
 Principal JwtVerifier::Verify(std::string_view token, Timestamp now) const {
+  if (!cache_) return VerifyUncached(token, now, nullptr);
+  if (std::optional<Principal> known = cache_->Find(token, now)) return *std::move(known);
+  Timestamp expires_at;
+  Principal principal = VerifyUncached(token, now, &expires_at);  // throws when bad
+  cache_->Remember(token, principal, now, expires_at);
+  return principal;
+}
+
+Principal JwtVerifier::VerifyUncached(std::string_view token, Timestamp now,
+                                      Timestamp* expires_at) const {
   if (token.empty()) Malformed("empty");
   if (token.size() > kMaxTokenBytes) Malformed("too long");
   const size_t first_dot = token.find('.');
@@ -432,6 +486,7 @@ Principal JwtVerifier::Verify(std::string_view token, Timestamp now) const {
   const Struct claims =
       ParseJsonObject(token.substr(first_dot + 1, second_dot - first_dot - 1), "claims");
   CheckTimes(claims, now, config_.leeway);
+  if (expires_at != nullptr) *expires_at = *TimeClaim(claims, "exp");  // CheckTimes: present
   CheckAudience(claims, config_.audience);
   CheckIssuer(claims, config_.issuer);
   return PrincipalFromClaims(claims);

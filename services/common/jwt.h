@@ -20,6 +20,7 @@
 //   iat    NumericDate                         optional, informational
 
 #include <chrono>
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <string>
@@ -40,6 +41,8 @@ struct JwtConfig {
   std::string audience{};           // required
   std::string issuer{};             // checked when non-empty
   std::chrono::seconds leeway{30};  // clock skew allowed on exp and nbf
+  // Verified tokens remembered (0 = none); see JwtVerifier::Verify.
+  size_t cache_capacity = 10000;
 };
 
 class JwtVerifier {
@@ -57,14 +60,28 @@ class JwtVerifier {
   // TOKEN_NOT_YET_VALID, WRONG_AUDIENCE, WRONG_ISSUER, MISSING_SUBJECT,
   // MISSING_GROUP, MISSING_ROLES, UNKNOWN_ROLE, BAD_CLAIM (a claim of the
   // wrong type). Thread-safe.
+  //
+  // A client sends the same token with every call, and parsing its JSON was
+  // the largest CPU cost of a call, so a token that verified is remembered
+  // (keyed by all its bytes, signature included) and answered from memory
+  // from the time it verified until its `exp`; after that every use is
+  // verified again, which applies the leeway and then rejects it. Failures
+  // are never remembered. At `cache_capacity` entries the memory is emptied
+  // (bounded and simple: tokens are verified once more).
   Principal Verify(std::string_view token, Timestamp now) const;
 
   const JwtConfig& config() const { return config_; }
+  // Tokens remembered right now (for tests).
+  size_t cached_tokens() const;
 
  private:
   struct Key;
+  class Cache;
+  Principal VerifyUncached(std::string_view token, Timestamp now, Timestamp* expires_at) const;
+
   JwtConfig config_;
   std::shared_ptr<const Key> rs256_key_;  // set when configured for RS256
+  std::shared_ptr<Cache> cache_;          // shared by copies; null when capacity is 0
 };
 
 struct JwtClaims {

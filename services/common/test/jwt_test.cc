@@ -424,6 +424,55 @@ TEST(JwtConfigCheck, SignerRejectsShortSecretAndBadKey) {
   EXPECT_THROW(SignJwtRs256(FrontDeskClaims(), Rsa().public_pem), Error);
 }
 
+// --- remembered tokens ---------------------------------------------------------
+
+TEST(JwtCache, RemembersAVerifiedTokenUntilItsExpiryThenAppliesTheLeeway) {
+  const JwtVerifier verifier = HsVerifier();
+  const std::string token = SignJwtHs256(FrontDeskClaims(), kSecret);  // exp = kNow + 1h
+  EXPECT_EQ(verifier.Verify(token, kNow).staff_id, "staff-42");
+  EXPECT_EQ(verifier.cached_tokens(), 1u);
+  EXPECT_EQ(verifier.Verify(token, kNow + std::chrono::minutes{59}).group_id, "grp-vanke");
+  // Past exp the full check decides again: within the 30 s leeway, then expired.
+  EXPECT_NO_THROW(verifier.Verify(token, kNow + std::chrono::hours{1} + seconds{20}));
+  ExpectRejected(verifier, token, "TOKEN_EXPIRED", kNow + std::chrono::hours{1} + seconds{31});
+}
+
+TEST(JwtCache, OnlyTheIdenticalTokenHitsAndFailuresAreNotRemembered) {
+  const JwtVerifier verifier = HsVerifier();
+  const std::string token = SignJwtHs256(FrontDeskClaims(), kSecret);
+  verifier.Verify(token, kNow);
+  std::string tampered = token;
+  tampered[tampered.size() - 2] = tampered[tampered.size() - 2] == 'a' ? 'b' : 'a';
+  ExpectRejected(verifier, tampered, "BAD_SIGNATURE");
+  ExpectRejected(verifier, tampered, "BAD_SIGNATURE");
+  EXPECT_EQ(verifier.cached_tokens(), 1u);
+}
+
+TEST(JwtCache, AnEarlierClockIsNotAnsweredFromMemory) {
+  const JwtVerifier verifier = HsVerifier();
+  JwtClaims claims = FrontDeskClaims();
+  claims.not_before = kNow;
+  const std::string token = SignJwtHs256(claims, kSecret);
+  verifier.Verify(token, kNow);
+  ExpectRejected(verifier, token, "TOKEN_NOT_YET_VALID", kNow - std::chrono::minutes{5});
+}
+
+TEST(JwtCache, StaysWithinItsCapacityAndCanBeTurnedOff) {
+  const JwtVerifier small(
+      JwtConfig{.hs256_secret = kSecret, .audience = kAudience, .cache_capacity = 3});
+  const JwtVerifier none(
+      JwtConfig{.hs256_secret = kSecret, .audience = kAudience, .cache_capacity = 0});
+  for (int i = 0; i < 10; ++i) {
+    JwtClaims claims = FrontDeskClaims();
+    claims.subject = "staff-" + std::to_string(i);
+    const std::string token = SignJwtHs256(claims, kSecret);
+    EXPECT_EQ(small.Verify(token, kNow).staff_id, claims.subject);
+    EXPECT_EQ(none.Verify(token, kNow).staff_id, claims.subject);
+  }
+  EXPECT_LE(small.cached_tokens(), 3u);
+  EXPECT_EQ(none.cached_tokens(), 0u);
+}
+
 // --- base64url ----------------------------------------------------------------
 
 TEST(Base64Url, KnownVectorsWithoutPadding) {
