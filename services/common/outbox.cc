@@ -67,19 +67,34 @@ std::string EventStreamName(std::string_view service) {
 }
 
 std::string AppendEvent(MysqlConnection& tx, const OutboxEvent& event) {
-  CheckField("type", event.type, kMaxTypeLength);
-  CheckField("site_id", event.site_id, kMaxSiteLength);  // rule C-1
-  CheckField("aggregate_id", event.aggregate_id, kMaxAggregateLength);
-  CheckField("actor", event.actor, kMaxActorLength);  // rule C-3
-  const std::string payload = event.payload.empty() ? "{}" : event.payload;
-  CheckJson(payload);
-  std::string event_id = NewEventId();
-  tx.Execute(
+  return AppendEvents(tx, {event}).front();
+}
+
+std::vector<std::string> AppendEvents(MysqlConnection& tx, const std::vector<OutboxEvent>& events) {
+  std::vector<std::string> ids;
+  if (events.empty()) return ids;
+  for (const OutboxEvent& event : events) {
+    CheckField("type", event.type, kMaxTypeLength);
+    CheckField("site_id", event.site_id, kMaxSiteLength);  // rule C-1
+    CheckField("aggregate_id", event.aggregate_id, kMaxAggregateLength);
+    CheckField("actor", event.actor, kMaxActorLength);  // rule C-3
+    if (!event.payload.empty()) CheckJson(event.payload);
+  }
+  std::string sql =
       "INSERT INTO outbox (event_id, event_type, site_id, aggregate_id, payload, actor, "
-      "occurred_at_unix_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
-      {event_id, event.type, event.site_id, event.aggregate_id, payload, event.actor,
-       static_cast<int64_t>(NowUnixMs())});
-  return event_id;
+      "occurred_at_unix_ms) VALUES ";
+  std::vector<SqlValue> args;
+  args.reserve(events.size() * 7);
+  const auto now_ms = static_cast<int64_t>(NowUnixMs());
+  for (const OutboxEvent& event : events) {
+    sql += ids.empty() ? "(?, ?, ?, ?, ?, ?, ?)" : ", (?, ?, ?, ?, ?, ?, ?)";
+    ids.push_back(NewEventId());
+    args.insert(args.end(),
+                {ids.back(), event.type, event.site_id, event.aggregate_id,
+                 event.payload.empty() ? std::string("{}") : event.payload, event.actor, now_ms});
+  }
+  tx.Execute(sql, args);
+  return ids;
 }
 
 // --- wire format --------------------------------------------------------------

@@ -84,16 +84,21 @@ std::string RecordNumberAllocator::Next(MysqlConnection& tx, std::string_view si
                                         std::chrono::year_month_day local_date) const {
   // Validate before touching the database so bad input never creates a row.
   (void)FormatRecordNumber(type_, site_code, local_date, 1);
-  // LAST_INSERT_ID(expr) makes the new value this session's LAST_INSERT_ID(),
-  // so it is read back from the session rather than from the row.
-  tx.Execute(
-      "INSERT INTO record_sequences (record_type, site_code, day, last_seq) "
-      "VALUES (?, ?, ?, LAST_INSERT_ID(1)) "
-      "ON DUPLICATE KEY UPDATE last_seq = LAST_INSERT_ID(last_seq + 1)",
+  // One round trip: MariaDB's RETURNING gives the row's value after the
+  // insert or the update.
+  auto rs = tx.Query(
+      "INSERT INTO record_sequences (record_type, site_code, day, last_seq) VALUES (?, ?, ?, 1) "
+      "ON DUPLICATE KEY UPDATE last_seq = last_seq + 1 RETURNING last_seq",
       {type_, std::string(site_code), SqlDate(local_date)});
-  const uint64_t seq = tx.LastInsertId();
-  if (seq == 0) throw Internal("record_sequences upsert returned no sequence for " + type_);
-  return FormatRecordNumber(type_, site_code, local_date, static_cast<int64_t>(seq));
+  const int64_t seq = rs->next() ? rs->getInt64(1) : 0;
+  if (seq < 1) throw Internal("record_sequences upsert returned no sequence for " + type_);
+  return FormatRecordNumber(type_, site_code, local_date, seq);
+}
+
+std::string RecordNumberAllocator::NextCommitted(MysqlPool& pool, std::string_view site_code,
+                                                 std::chrono::year_month_day local_date) const {
+  PooledConnection conn = pool.Acquire();  // autocommit: committed when the statement ends
+  return Next(*conn, site_code, local_date);
 }
 
 }  // namespace propdesk::common

@@ -13,6 +13,7 @@
 namespace propdesk::common {
 
 class MysqlConnection;
+class MysqlPool;
 
 // A record type is 2–4 capital letters ("TK", "VIS"); a site code is 2–8
 // capital letters or digits ("SZ01").
@@ -38,16 +39,25 @@ class RecordNumberAllocator {
   explicit RecordNumberAllocator(std::string type);  // validated: Error(kInvalidArgument)
 
   // The next number for (type, site code, site-local day), allocated inside
-  // the caller's transaction on `tx`: one upsert
-  //   INSERT … ON DUPLICATE KEY UPDATE last_seq = LAST_INSERT_ID(last_seq + 1)
-  // that row-locks the day's counter until the caller commits. Concurrent
-  // writers for the same site and day therefore queue behind each other and
-  // never see the same value; a rolled-back transaction gives its number
-  // back, so committed numbers have no gaps. Other sites and days are
-  // independent rows. `local_date` must be the site-local date (see
+  // the caller's transaction on `tx`: one upsert that row-locks the day's
+  // counter until the caller commits. Concurrent writers for the same site
+  // and day therefore queue behind each other's whole transaction and never
+  // see the same value; a rolled-back transaction gives its number back, so
+  // committed numbers have no gaps. Other sites and days are independent
+  // rows. `local_date` must be the site-local date (see
   // WorkingCalendar::LocalDate).
   std::string Next(MysqlConnection& tx, std::string_view site_code,
                    std::chrono::year_month_day local_date) const;
+
+  // The same, but allocated and committed at once on a connection of its own
+  // (take it before starting the record's transaction: the pool is not
+  // re-entered while a transaction holds a connection). The counter row is
+  // locked for that one statement only, so busy writers of one site do not
+  // queue behind each other's transactions. The price: a record whose
+  // transaction then fails leaves its number unused, so numbers may have
+  // gaps — they still never repeat (C-5 asks exactly that).
+  std::string NextCommitted(MysqlPool& pool, std::string_view site_code,
+                            std::chrono::year_month_day local_date) const;
 
   const std::string& type() const { return type_; }
 

@@ -149,38 +149,52 @@ void LoadDeadlines(MysqlConnection& tx, std::map<int64_t, Ticket*>& tickets) {
   }
 }
 
-void WriteDeadlines(MysqlConnection& tx, int64_t id, const Ticket& t) {
-  tx.Execute("DELETE FROM ticket_deadlines WHERE ticket_id = ?", {id});
+// The ticket's deadlines in one multi-row INSERT; a new ticket has none to
+// replace.
+void WriteDeadlines(MysqlConnection& tx, int64_t id, const Ticket& t, bool replace) {
+  if (replace) tx.Execute("DELETE FROM ticket_deadlines WHERE ticket_id = ?", {id});
+  if (t.deadlines.empty()) return;
+  std::string sql =
+      "INSERT INTO ticket_deadlines (ticket_id, kind, site_id, due_at_us, met_at_us, breached, "
+      "watched) VALUES ";
+  std::vector<SqlValue> args;
   for (const auto& [kind, d] : t.deadlines) {
     const bool watched = d.pending() && !d.breached;
-    tx.Execute(
-        "INSERT INTO ticket_deadlines (ticket_id, kind, site_id, due_at_us, met_at_us, breached, "
-        "watched) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        {id, int64_t{ProtoNumber(kind)}, t.site_id, ToMicros(d.due),
-         d.met_at ? SqlValue(ToMicros(*d.met_at)) : SqlValue(std::monostate{}),
-         int64_t{d.breached ? 1 : 0}, int64_t{watched ? 1 : 0}});
+    sql += args.empty() ? "(?, ?, ?, ?, ?, ?, ?)" : ", (?, ?, ?, ?, ?, ?, ?)";
+    args.insert(args.end(), {id, int64_t{ProtoNumber(kind)}, t.site_id, ToMicros(d.due),
+                             d.met_at ? SqlValue(ToMicros(*d.met_at)) : SqlValue(std::monostate{}),
+                             int64_t{d.breached ? 1 : 0}, int64_t{watched ? 1 : 0}});
   }
+  tx.Execute(sql, args);
 }
 
+// Appends `events` numbered after the ticket's last one (`last_seq`, or read
+// from the table when nullopt), in one multi-row INSERT.
 void AppendHistory(MysqlConnection& tx, int64_t id, const std::string& site_id,
-                   const std::vector<domain::TicketEvent>& events) {
+                   const std::vector<domain::TicketEvent>& events,
+                   std::optional<int64_t> last_seq) {
   if (events.empty()) return;
-  int64_t next = 1;
-  {
+  if (!last_seq) {
     auto rs = tx.Query(
         "SELECT COALESCE(MAX(seq), 0) AS last FROM ticket_events WHERE ticket_id = ?", {id});
-    if (rs->next()) next = rs->getInt64("last") + 1;
+    last_seq = rs->next() ? rs->getInt64("last") : 0;
   }
+  int64_t next = *last_seq + 1;
+  std::string sql =
+      "INSERT INTO ticket_events (ticket_id, seq, site_id, type, actor_id, at_us, reason, "
+      "from_state, to_state, details, satisfaction) VALUES ";
+  std::vector<SqlValue> args;
   for (const domain::TicketEvent& e : events) {
     v1::TicketEvent details;
     for (const auto& [key, value] : e.details) (*details.mutable_details())[key] = value;
-    tx.Execute(
-        "INSERT INTO ticket_events (ticket_id, seq, site_id, type, actor_id, at_us, reason, "
-        "from_state, to_state, details, satisfaction) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        {id, next++, site_id, int64_t{ProtoNumber(e.type)}, e.actor_id, ToMicros(e.at), e.reason,
-         int64_t{ProtoNumber(e.from_state)}, int64_t{ProtoNumber(e.to_state)}, Serialize(details),
-         Satisfaction(e)});
+    sql +=
+        args.empty() ? "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" : ", (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    args.insert(args.end(),
+                {id, next++, site_id, int64_t{ProtoNumber(e.type)}, e.actor_id, ToMicros(e.at),
+                 e.reason, int64_t{ProtoNumber(e.from_state)}, int64_t{ProtoNumber(e.to_state)},
+                 Serialize(details), Satisfaction(e)});
   }
+  tx.Execute(sql, args);
 }
 
 }  // namespace
@@ -232,13 +246,14 @@ void MysqlTicketStore::SavePolicy(MysqlConnection& tx, std::string_view site_id,
 
 std::string MysqlTicketStore::Insert(MysqlConnection& tx, const Change& change) {
   const Ticket& t = change.ticket;
-  tx.Execute(
+  auto inserted = tx.Query(
       "INSERT INTO tickets (site_id, number, kind, channel, category, priority, state, unit, "
       "contact_name, contact_phone, description, first_contact_owner_id, owner_id, department, "
       "assignee_id, escalation_level, breach_count, appointment_reschedule_count, "
       "duplicate_count, reopen_count, resolution, callback, incident_report, version, "
       "created_at_us, updated_at_us, valid_complaint) VALUES "
-      "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+      "RETURNING id",
       {t.site_id,
        t.record_number,
        int64_t{ProtoNumber(t.kind)},
@@ -266,9 +281,11 @@ std::string MysqlTicketStore::Insert(MysqlConnection& tx, const Change& change) 
        ToMicros(t.created_at),
        ToMicros(t.updated_at),
        int64_t{IsValidComplaint(t) ? 1 : 0}});
-  const auto id = static_cast<int64_t>(tx.LastInsertId());
-  WriteDeadlines(tx, id, t);
-  AppendHistory(tx, id, t.site_id, change.events);
+  if (!inserted->next()) throw common::Internal("INSERT … RETURNING id returned no row");
+  const int64_t id = inserted->getInt64(1);
+  inserted.reset();
+  WriteDeadlines(tx, id, t, /*replace=*/false);
+  AppendHistory(tx, id, t.site_id, change.events, /*last_seq=*/0);
   return std::to_string(id);
 }
 
@@ -309,8 +326,8 @@ void MysqlTicketStore::Update(MysqlConnection& tx, const Change& change, int64_t
        SerializedResolution(t), SerializedCallback(t), SerializedIncident(t),
        ToMicros(t.updated_at), int64_t{IsValidComplaint(t) ? 1 : 0}, *id, t.site_id},
       expected_version);
-  WriteDeadlines(tx, *id, t);
-  AppendHistory(tx, *id, t.site_id, change.events);
+  WriteDeadlines(tx, *id, t, /*replace=*/true);
+  AppendHistory(tx, *id, t.site_id, change.events, std::nullopt);
 }
 
 std::vector<Ticket> MysqlTicketStore::List(MysqlConnection& tx, const TicketQuery& q) {

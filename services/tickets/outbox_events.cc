@@ -40,6 +40,8 @@ std::string OutboxEventType(domain::EventType type) {
 
 void AppendOutboxEvents(MysqlConnection& tx, const Change& change) {
   const Ticket& t = change.ticket;
+  std::vector<common::OutboxEvent> events;
+  events.reserve(change.events.size());
   for (const domain::TicketEvent& e : change.events) {
     std::string payload = "{\"ticket_id\":\"" + JsonEscape(t.ticket_id) +
                           "\",\"record_number\":\"" + JsonEscape(t.record_number) +
@@ -51,13 +53,13 @@ void AppendOutboxEvents(MysqlConnection& tx, const Change& change) {
       first = false;
     }
     payload += "}}";
-    common::AppendEvent(
-        tx, {.type = OutboxEventType(e.type),
-             .site_id = t.site_id,
-             .aggregate_id = t.ticket_id,
-             .payload = payload,
-             .actor = e.actor_id == domain::kSystemActor ? "system:tickets" : e.actor_id});
+    events.push_back({.type = OutboxEventType(e.type),
+                      .site_id = t.site_id,
+                      .aggregate_id = t.ticket_id,
+                      .payload = std::move(payload),
+                      .actor = e.actor_id == domain::kSystemActor ? "system:tickets" : e.actor_id});
   }
+  common::AppendEvents(tx, events);  // one round trip for the change's events
 }
 
 }  // namespace propdesk::tickets

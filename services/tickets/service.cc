@@ -166,6 +166,13 @@ grpc::ServerUnaryReactor* TicketsServiceImpl::CreateTicket(grpc::CallbackServerC
         const domain::SlaSettings& settings = *settings_ptr;
         const std::string actor_id = call.caller().staff_id;
 
+        // Rule C-5: TK-<SITE>-YYMMDD### by the site-local date, committed on
+        // its own before the ticket's transaction so that busy creates of one
+        // site do not queue on the day's counter row (RecordNumberAllocator::
+        // NextCommitted). A replay or a linked duplicate leaves it unused: a
+        // gap, never a repeat.
+        const std::string number =
+            numbers_.NextCommitted(pool_, site.code, settings.calendar().LocalDate(Now()));
         std::optional<Change> committed;  // the last attempt's change (retries overwrite)
         common::IdempotentOutcome outcome = idempotency_.Run(
             site.site_id, request->request_id(), common::RequestFingerprint(*request),
@@ -190,9 +197,6 @@ grpc::ServerUnaryReactor* TicketsServiceImpl::CreateTicket(grpc::CallbackServerC
                   return result.SerializeAsString();
                 }
               }
-              // Rule C-5: TK-<SITE>-YYMMDD### by the site-local date.
-              const std::string number =
-                  numbers_.Next(tx, site.code, settings.calendar().LocalDate(actor.now));
               Change change =
                   domain::OpenTicket(input, {"new", site.site_id, number}, actor, settings);
               change.ticket.ticket_id = store_.Insert(tx, change);

@@ -113,6 +113,30 @@ TEST_F(OutboxTest, CommittedEventIsStoredWithItsFields) {
   EXPECT_TRUE(rs->getBoolean(7));
 }
 
+TEST_F(OutboxTest, SeveralEventsGoInOneInsertInOrderOrNotAtAll) {
+  const std::vector<std::string> ids = pool_->WithTransaction([&](MysqlConnection& tx) {
+    return AppendEvents(tx, {TicketEvent(1), TicketEvent(2)});
+  });
+  ASSERT_EQ(ids.size(), 2u);
+  EXPECT_NE(ids[0], ids[1]);
+  auto rs = pool_->Acquire()->Query("SELECT event_id, payload FROM outbox ORDER BY id");
+  ASSERT_TRUE(rs->next());
+  EXPECT_EQ(rs->getString(1), ids[0]);
+  EXPECT_EQ(rs->getString(2), "{\"n\":1}");
+  ASSERT_TRUE(rs->next());
+  EXPECT_EQ(rs->getString(1), ids[1]);
+  EXPECT_EQ(rs->getString(2), "{\"n\":2}");
+
+  // One bad event: none of the batch is written.
+  OutboxEvent bad = TicketEvent(3);
+  bad.payload = "{not json";
+  EXPECT_THROW(pool_->WithTransaction([&](MysqlConnection& tx) {
+    AppendEvents(tx, {TicketEvent(3), bad});
+  }),
+               Error);
+  EXPECT_EQ(Count("1"), 2);
+}
+
 TEST_F(OutboxTest, RolledBackTransactionLeavesNoEvent) {
   EXPECT_THROW(pool_->WithTransaction([&](MysqlConnection& tx) {
     AppendEvent(tx, TicketEvent(1));

@@ -135,5 +135,41 @@ TEST_F(RecordSequenceTest, C5_UniqueUnderConcurrentWriters) {
   }
 }
 
+// NextCommitted: the number is committed on its own, so it survives the
+// caller's rollback (a gap, never a repeat), and concurrent writers still
+// never share one.
+TEST_F(RecordSequenceTest, C5_CommittedAllocationSurvivesTheCallersRollback) {
+  const RecordNumberAllocator tickets("TK");
+  EXPECT_EQ(tickets.NextCommitted(*pool_, "SZ01", Ymd(2024, 2, 14)), "TK-SZ01-240214001");
+  EXPECT_THROW(pool_->WithTransaction([&](MysqlConnection&) {
+    throw Error(ErrorKind::kFailedPrecondition, "TEST_ROLLBACK", "roll back");
+  }),
+               Error);
+  EXPECT_EQ(tickets.NextCommitted(*pool_, "SZ01", Ymd(2024, 2, 14)), "TK-SZ01-240214002");
+  EXPECT_EQ(Allocate(tickets, "SZ01", Ymd(2024, 2, 14)), "TK-SZ01-240214003");
+  EXPECT_THROW(tickets.NextCommitted(*pool_, "sz 01", Ymd(2024, 2, 14)), Error);
+}
+
+TEST_F(RecordSequenceTest, C5_CommittedAllocationUniqueUnderConcurrentWriters) {
+  constexpr int kThreads = 16;
+  constexpr int kPerThread = 50;
+  const RecordNumberAllocator tickets("TK");
+  std::mutex mu;
+  std::set<std::string> numbers;  // guarded by mu
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kPerThread; ++i) {
+        std::string number = tickets.NextCommitted(*pool_, "SZ01", Ymd(2024, 2, 14));
+        std::lock_guard<std::mutex> lock(mu);
+        EXPECT_TRUE(numbers.insert(std::move(number)).second) << "a number was handed out twice";
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(numbers.size(), static_cast<size_t>(kThreads * kPerThread));
+  EXPECT_EQ(*numbers.rbegin(), FormatRecordNumber("TK", "SZ01", Ymd(2024, 2, 14), 800));
+}
+
 }  // namespace
 }  // namespace propdesk::common

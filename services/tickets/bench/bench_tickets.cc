@@ -1,0 +1,253 @@
+// bench_tickets: the tickets issue's figures, one line each
+// (`bench: <name> <value> <unit> [details]`, tests/bench/run.sh):
+//   - CreateTicket over gRPC at 1/16/64 concurrent callers: throughput, p50,
+//     p99, and throughput as a multiple of the MariaDB yardstick (target
+//     >= 0.12 x, p99 <= 15 ms at 64);
+//   - ListTickets at 1M tickets in one site, first page and keyset pages
+//     deep into the list, unfiltered and by state: p99 (target <= 10 ms, flat
+//     with depth);
+//   - one deadline-scanner tick with 1M open tickets each holding an unmet
+//     deadline (target <= 5 ms DB time).
+//
+// The service runs in this process as propdesk-tickets wires it
+// (tickets/testing/tickets_harness.h), on the harness's MariaDB and Redis,
+// sharing the 2 cores with the load generator. The 1M tickets are written
+// with INSERT … SELECT from MariaDB's sequence engine, not through the API.
+//
+// Environment: PROPDESK_BENCH_SECONDS, PROPDESK_BENCH_CONCURRENCY (see
+// tests/bench/support/load.h); PROPDESK_BENCH_TICKETS (default 1000000).
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "bench/support/load.h"
+#include "common/log.h"
+#include "propdesk/tickets/v1/tickets_service.grpc.pb.h"
+#include "tickets/scanner.h"
+#include "tickets/testing/tickets_harness.h"
+
+namespace propdesk::tickets {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using bench::CallerFactory;
+using bench::CallOnce;
+
+constexpr char kCreateSite[] = "BC01";  // CreateTicket's site
+constexpr char kLargeSite[] = "BL01";   // the 1M tickets
+
+// A front-desk clerk of both sites: the common caller.
+std::string ClerkToken() {
+  return testing::TicketsHarness::Token(
+      {.subject = "staff-7", .sites = {kCreateSite, kLargeSite}, .roles = {"front_desk"}});
+}
+
+int64_t NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+double MillisSince(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+// One stub per caller thread; `call` fills and sends one request.
+template <class Call>
+CallerFactory Caller(testing::TicketsHarness& harness, Call call) {
+  return [&harness, call] {
+    auto stub = std::shared_ptr(v1::TicketsService::NewStub(harness.NewChannel()));
+    const std::string authorization = "Bearer " + ClerkToken();
+    return CallOnce([stub, authorization, call] {
+      grpc::ClientContext context;
+      context.AddMetadata("authorization", authorization);
+      context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+      return call(*stub, context);
+    });
+  };
+}
+
+void BenchCreate(testing::TicketsHarness& harness) {
+  std::atomic<int64_t> sequence{0};
+  const std::string run = std::to_string(NowMicros());
+  const CallerFactory create =
+      Caller(harness, [&sequence, run](v1::TicketsService::Stub& stub, grpc::ClientContext& ctx) {
+        const int64_t n = sequence.fetch_add(1);
+        v1::CreateTicketRequest request;
+        request.set_site_id(kCreateSite);
+        request.set_kind(v1::TICKET_KIND_REPAIR);
+        request.set_channel(v1::TICKET_CHANNEL_PHONE);
+        request.set_category(v1::TICKET_CATEGORY_FACILITIES_EQUIPMENT);
+        request.set_unit("U-" + std::to_string(n));  // distinct: no T-11 duplicate links
+        request.mutable_contact()->set_name("Resident");
+        request.mutable_contact()->set_phone("+86 138 0000 0000");
+        request.set_description("Kitchen tap leaking");
+        request.set_request_id("bench-" + run + "-" + std::to_string(n));
+        v1::CreateTicketResponse response;
+        return stub.CreateTicket(&ctx, request, &response).ok();
+      });
+  const double yardstick = bench::BenchYardstick();
+  for (const int concurrency : bench::BenchConcurrencies()) {
+    const bench::LoadResult r = bench::MeasureLoad(create, concurrency, bench::BenchDuration());
+    const std::string name = "tickets_create_c" + std::to_string(concurrency);
+    bench::PrintLoad(name, r);
+    if (yardstick > 0) {
+      bench::PrintFigure(name + "_vs_yardstick", r.throughput / yardstick, "x_raw_insert",
+                         "(target >= 0.12)");
+    }
+  }
+}
+
+// Tickets 1..n of kLargeSite, newest last, every one open with one unmet
+// contact deadline; due times spread over the 30 days after `first_due_us`.
+void SeedLargeSite(common::MysqlPool& pool, int64_t n, int64_t first_due_us) {
+  const int64_t now_us = NowMicros();
+  const int64_t chunk = 200000;
+  for (int64_t from = 1; from <= n; from += chunk) {
+    const int64_t to = std::min(n, from + chunk - 1);
+    const std::string seq = "seq_" + std::to_string(from) + "_to_" + std::to_string(to);
+    pool.WithTransaction([&](common::MysqlConnection& tx) {
+      tx.Execute(
+          "INSERT INTO tickets (site_id, number, kind, channel, category, priority, state, unit, "
+          "contact_name, contact_phone, description, first_contact_owner_id, owner_id, "
+          "escalation_level, resolution, callback, incident_report, version, created_at_us, "
+          "updated_at_us) "
+          "SELECT ?, CONCAT('TK-BL01-', seq), 1 + seq % 3, 1, 1 + seq % 5, 1, "
+          "1 + seq % 3, CONCAT('U-', seq % 5000), 'Resident', '+86 138 0000 0000', "
+          "'Seeded for the benchmark', 'staff-1', CONCAT('staff-', seq % 50), 1, '', '', '', "
+          "1, ? + seq, ? + seq FROM " +
+              seq,
+          {std::string(kLargeSite), now_us - n, now_us - n});
+    });
+  }
+  pool.WithTransaction([&](common::MysqlConnection& tx) {
+    // 30 days / n apart: 1M deadlines fall due one per 2.6 s.
+    const int64_t spacing_us = 30LL * 86400 * 1000000 / n;
+    tx.Execute(
+        "INSERT INTO ticket_deadlines (ticket_id, kind, site_id, due_at_us, watched) "
+        "SELECT id, 1, site_id, ? + (id - (SELECT MIN(id) FROM tickets WHERE site_id = ?)) * ?, 1 "
+        "FROM tickets WHERE site_id = ?",
+        {first_due_us, std::string(kLargeSite), spacing_us, std::string(kLargeSite)});
+  });
+}
+
+struct IdRange {
+  int64_t min = 0;
+  int64_t max = 0;
+};
+
+IdRange LargeSiteIds(common::MysqlPool& pool) {
+  return pool.WithTransaction([](common::MysqlConnection& tx) {
+    auto rs = tx.Query("SELECT MIN(id), MAX(id) FROM tickets WHERE site_id = ?",
+                       {std::string(kLargeSite)});
+    rs->next();
+    return IdRange{rs->getInt64(1), rs->getInt64(2)};
+  });
+}
+
+// p99 of `calls` ListTickets calls, one caller, each starting below `after_id`.
+void BenchListAt(testing::TicketsHarness& harness, const std::string& name, int64_t after_id,
+                 v1::TicketState state) {
+  auto stub = v1::TicketsService::NewStub(harness.NewChannel());
+  const std::string authorization = "Bearer " + ClerkToken();
+  std::vector<double> samples;
+  int failures = 0;
+  int returned = 0;
+  for (int i = 0; i < 550; ++i) {
+    v1::ListTicketsRequest request;
+    request.set_site_id(kLargeSite);
+    request.set_page_size(50);
+    if (after_id > 0) request.set_page_token(std::to_string(after_id));
+    if (state != v1::TICKET_STATE_UNSPECIFIED) request.add_states(state);
+    v1::ListTicketsResponse response;
+    grpc::ClientContext context;
+    context.AddMetadata("authorization", authorization);
+    const auto start = Clock::now();
+    const grpc::Status status = stub->ListTickets(&context, request, &response);
+    const double ms = MillisSince(start);
+    if (!status.ok()) {
+      ++failures;
+      continue;
+    }
+    returned = response.tickets_size();
+    if (i >= 50) samples.push_back(ms);  // the first 50 warm caches and connections
+  }
+  const bench::Percentiles p = bench::PercentilesOf(samples);
+  bench::PrintFigure(name + "_p99", p.p99_ms, "ms",
+                     "p50=" + std::to_string(p.p50_ms) + "ms calls=" +
+                         std::to_string(samples.size()) + " page=" + std::to_string(returned) +
+                         " failures=" + std::to_string(failures) + " (target <= 10 ms)");
+}
+
+void BenchList(testing::TicketsHarness& harness, const IdRange& ids, int64_t n) {
+  const std::string total = std::to_string(n);
+  BenchListAt(harness, "tickets_list_" + total + "_first_page", 0, v1::TICKET_STATE_UNSPECIFIED);
+  for (const int percent : {10, 50, 90, 99}) {
+    const int64_t after = ids.max - (ids.max - ids.min) * percent / 100;
+    BenchListAt(harness, "tickets_list_" + total + "_keyset_at_" + std::to_string(percent) + "pct",
+                after, v1::TICKET_STATE_UNSPECIFIED);
+  }
+  BenchListAt(harness, "tickets_list_" + total + "_state_open_first_page", 0,
+              v1::TICKET_STATE_OPEN);
+  BenchListAt(harness, "tickets_list_" + total + "_state_open_keyset_at_90pct",
+              ids.max - (ids.max - ids.min) * 90 / 100, v1::TICKET_STATE_OPEN);
+}
+
+// Ticks one second apart over simulated time starting at `first_due`: each
+// window holds the deadlines (about one in 2.6 s at 1M) that fell due in it.
+void BenchScanner(testing::TicketsHarness& harness, std::chrono::system_clock::time_point first_due,
+                  int64_t n) {
+  DeadlineScanner scanner(harness.pool(), harness.store());
+  scanner.TickOnce(first_due - std::chrono::seconds(1));  // cursor row, leadership
+  std::vector<double> samples;
+  for (int i = 0; i < 120; ++i) {
+    const auto start = Clock::now();
+    scanner.TickOnce(first_due + std::chrono::seconds(i));
+    samples.push_back(MillisSince(start));
+  }
+  const int64_t breached = harness.pool().WithTransaction([](common::MysqlConnection& tx) {
+    auto rs = tx.Query("SELECT COUNT(*) FROM ticket_deadlines WHERE breached = 1");
+    rs->next();
+    return rs->getInt64(1);
+  });
+  const bench::Percentiles p = bench::PercentilesOf(samples);
+  bench::PrintFigure("tickets_scanner_tick_" + std::to_string(n) + "_open_p99", p.p99_ms, "ms",
+                     "p50=" + std::to_string(p.p50_ms) + "ms max=" + std::to_string(p.max_ms) +
+                         "ms ticks=120 breaches_recorded=" + std::to_string(breached) +
+                         " (target <= 5 ms)");
+}
+
+int Run() {
+  common::SetDefaultLogger(
+      std::make_shared<const common::Logger>("tickets", common::LogLevel::kWarn));
+  const char* tickets_env = std::getenv("PROPDESK_BENCH_TICKETS");
+  const int64_t n = tickets_env != nullptr ? std::atoll(tickets_env) : 1000000;
+  testing::HarnessOptions options;
+  options.database_prefix = "bench_tickets";
+  options.sites = {{kCreateSite, "g1", "BC01", "Bench create"},
+                   {kLargeSite, "g1", "BL01", "Bench large"}};
+  testing::TicketsHarness harness(options);
+
+  BenchCreate(harness);
+
+  const auto first_due = std::chrono::system_clock::now() + std::chrono::hours(1);
+  const auto seed_start = Clock::now();
+  SeedLargeSite(
+      harness.pool(), n,
+      std::chrono::duration_cast<std::chrono::microseconds>(first_due.time_since_epoch()).count());
+  bench::PrintFigure("tickets_seed_" + std::to_string(n), MillisSince(seed_start) / 1000, "s",
+                     "(INSERT ... SELECT, not a target)");
+  const IdRange ids = LargeSiteIds(harness.pool());
+  BenchList(harness, ids, n);
+  BenchScanner(harness, first_due, n);
+  return 0;
+}
+
+}  // namespace
+}  // namespace propdesk::tickets
+
+int main() { return propdesk::tickets::Run(); }

@@ -1,0 +1,55 @@
+#pragma once
+
+// The closed-loop load generator every `make bench` binary shares: N caller
+// threads call as fast as they can for a fixed time after a warm-up, and the
+// latencies of the successful calls give throughput, p50 and p99. Figures are
+// printed as one line each, `bench: <name> <value> <unit> [details]`
+// (tests/bench/run.sh).
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace propdesk::bench {
+
+// One caller's loop body: makes one call, returns whether it succeeded.
+using CallOnce = std::function<bool()>;
+// Makes a caller (its own connection or stub state); called once per thread.
+using CallerFactory = std::function<CallOnce()>;
+
+struct LoadResult {
+  double throughput = 0;  // successful calls/s
+  double p50_ms = 0;
+  double p99_ms = 0;
+  int64_t calls = 0;
+  int64_t failures = 0;
+};
+
+// Runs `concurrency` callers for a 300 ms warm-up and then `duration`.
+LoadResult MeasureLoad(const CallerFactory& factory, int concurrency,
+                       std::chrono::milliseconds duration);
+
+// Latency percentiles of `samples_ms` (sorted in place); 0 when empty.
+struct Percentiles {
+  double p50_ms = 0;
+  double p99_ms = 0;
+  double max_ms = 0;
+};
+Percentiles PercentilesOf(std::vector<double>& samples_ms);
+
+// PROPDESK_BENCH_SECONDS (default 2) per measurement.
+std::chrono::milliseconds BenchDuration();
+// PROPDESK_BENCH_CONCURRENCY, comma-separated (default 1,16,64).
+std::vector<int> BenchConcurrencies();
+// PROPDESK_BENCH_YARDSTICK (rows/s from run.sh's mariadb-slap), or 0.
+double BenchYardstick();
+
+// `bench: <name> <value> <unit> <details>`, flushed.
+void PrintFigure(const std::string& name, double value, const std::string& unit,
+                 const std::string& details = "");
+// `bench: <name>_throughput … calls/s p50=…ms p99=…ms calls=… failures=…`.
+void PrintLoad(const std::string& name, const LoadResult& result);
+
+}  // namespace propdesk::bench
