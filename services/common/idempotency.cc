@@ -146,8 +146,9 @@ IdempotentOutcome Idempotency::RunInMysql(std::string_view site_id, std::string_
       return {std::string(std::istreambuf_iterator<char>(*blob), {}), true};
     }
     std::string response = effect(tx);
-    tx.Execute("UPDATE idempotency_keys SET response = ? WHERE site_id = ? AND request_id = ?",
-               {response, std::string(site_id), std::string(request_id)});
+    // Travels with the COMMIT: the row is ours (inserted above).
+    tx.Defer("UPDATE idempotency_keys SET response = ? WHERE site_id = ? AND request_id = ?",
+             {response, std::string(site_id), std::string(request_id)});
     return {std::move(response), false};
   });
 }

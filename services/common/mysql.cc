@@ -3,10 +3,12 @@
 #include <cppconn/driver.h>
 #include <cppconn/exception.h>
 #include <cppconn/statement.h>
+#include <mysql_connection.h>
 #include <mysql_driver.h>
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <limits>
 #include <random>
@@ -198,6 +200,7 @@ bool MustDiscardAfter(const sql::SQLException& e, sql::Connection& conn) {
 }
 
 void RollbackQuietly(MysqlConnection& conn) {
+  conn.DiscardDeferred();
   if (conn.broken()) return;
   try {
     conn.ExecuteRaw("ROLLBACK");
@@ -331,6 +334,7 @@ MysqlConnection::MysqlConnection(std::unique_ptr<sql::Connection> conn)
 MysqlConnection::~MysqlConnection() {
   // Statements belong to the connection: close them first.
   cache_.clear();
+  text_statement_.reset();
   try {
     conn_->close();
   } catch (...) {
@@ -380,7 +384,103 @@ void MysqlConnection::Bind(sql::PreparedStatement& stmt, const std::vector<SqlVa
   }
 }
 
+std::string MysqlConnection::Render(const std::string& sql, const std::vector<SqlValue>& args) {
+  auto* native = dynamic_cast<sql::mysql::MySQL_Connection*>(conn_.get());
+  if (native == nullptr)
+    throw Internal("the MySQL driver's connection type is not MySQL_Connection");
+  std::string out;
+  out.reserve(sql.size() + 16 * args.size());
+  size_t next_arg = 0;
+  char quote = 0;  // inside '…', "…" or `…`: a `?` there is text, not a placeholder
+  for (const char c : sql) {
+    if (quote != 0) {
+      if (c == quote) quote = 0;
+      out += c;
+      continue;
+    }
+    if (c == '\'' || c == '"' || c == '`') quote = c;
+    if (c != '?') {
+      out += c;
+      continue;
+    }
+    if (next_arg >= args.size()) throw Internal("more placeholders than arguments in: " + sql);
+    std::visit(
+        [&](const auto& value) {
+          using T = std::decay_t<decltype(value)>;
+          if constexpr (std::is_same_v<T, std::monostate>) {
+            out += "NULL";
+          } else if constexpr (std::is_same_v<T, bool>) {
+            out += value ? "1" : "0";
+          } else if constexpr (std::is_same_v<T, double>) {
+            if (!std::isfinite(value))
+              throw InvalidArgument("sql", "NaN and infinity cannot be stored");
+            char buffer[32];
+            std::snprintf(buffer, sizeof buffer, "%.17g", value);
+            out += buffer;
+          } else if constexpr (std::is_same_v<T, std::string>) {
+            out += '\'';
+            out += std::string(native->escapeString(sql::SQLString(value)));
+            out += '\'';
+          } else {
+            out += std::to_string(value);
+          }
+        },
+        args[next_arg++]);
+  }
+  if (next_arg != args.size()) throw Internal("fewer placeholders than arguments in: " + sql);
+  return out;
+}
+
+void MysqlConnection::Defer(const std::string& sql, const std::vector<SqlValue>& args) {
+  deferred_ += Render(sql, args);
+  deferred_ += ';';
+  ++deferred_count_;
+}
+
+std::unique_ptr<sql::ResultSet> MysqlConnection::RunWithDeferred(const std::string& sql,
+                                                                 uint64_t* affected) {
+  std::string text = std::move(deferred_);
+  int statements = deferred_count_ + 1;
+  DiscardDeferred();
+  text += sql;
+  if (affected != nullptr) {
+    // Connector 1.1 reports no row count for the results after the first
+    // one of a multi-statement text; the server's ROW_COUNT() does.
+    text += ";SELECT ROW_COUNT()";
+    ++statements;
+  }
+  try {
+    if (!text_statement_) text_statement_.reset(conn_->createStatement());
+    sql::Statement& stmt = *text_statement_;
+    // One result per statement, in order. A failing statement throws (from
+    // execute or getMoreResults) and the server runs none after it. Every
+    // result is read before the next: the protocol requires it.
+    bool has_rows = stmt.execute(text);
+    for (int i = 1; i < statements; ++i) {
+      if (has_rows) std::unique_ptr<sql::ResultSet>(stmt.getResultSet());
+      has_rows = stmt.getMoreResults();
+    }
+    std::unique_ptr<sql::ResultSet> last(has_rows ? stmt.getResultSet() : nullptr);
+    Touch();
+    if (affected != nullptr) {
+      if (!last || !last->next()) throw Internal("SELECT ROW_COUNT() returned no row");
+      const int64_t count = last->getInt64(1);
+      *affected = count < 0 ? 0 : static_cast<uint64_t>(count);
+      last.reset();
+    }
+    return last;
+  } catch (const sql::SQLException& e) {
+    if (MustDiscardAfter(e, *conn_)) MarkBroken();
+    throw;
+  }
+}
+
 uint64_t MysqlConnection::Execute(const std::string& sql, const std::vector<SqlValue>& args) {
+  if (!deferred_.empty()) {
+    uint64_t affected = 0;
+    RunWithDeferred(Render(sql, args), &affected);
+    return affected;
+  }
   try {
     sql::PreparedStatement& stmt = Prepare(sql);
     Bind(stmt, args);
@@ -395,6 +495,11 @@ uint64_t MysqlConnection::Execute(const std::string& sql, const std::vector<SqlV
 
 std::unique_ptr<sql::ResultSet> MysqlConnection::Query(const std::string& sql,
                                                        const std::vector<SqlValue>& args) {
+  if (!deferred_.empty()) {
+    std::unique_ptr<sql::ResultSet> rs = RunWithDeferred(Render(sql, args), nullptr);
+    if (!rs) throw Internal("a query returned no result set: " + sql);
+    return rs;
+  }
   try {
     sql::PreparedStatement& stmt = Prepare(sql);
     Bind(stmt, args);
@@ -408,6 +513,10 @@ std::unique_ptr<sql::ResultSet> MysqlConnection::Query(const std::string& sql,
 }
 
 void MysqlConnection::ExecuteRaw(const std::string& sql) {
+  if (!deferred_.empty()) {
+    RunWithDeferred(sql, nullptr);
+    return;
+  }
   try {
     std::unique_ptr<sql::Statement> stmt(conn_->createStatement());
     if (stmt->execute(sql)) {
@@ -429,12 +538,11 @@ uint64_t MysqlConnection::LastInsertId() {
 }
 
 void MysqlConnection::UpdateWithVersion(const std::string& table, const std::string& set_clause,
-                                        const std::string& where_clause,
-                                        std::vector<SqlValue> args, int64_t expected_version) {
+                                        const std::string& where_clause, std::vector<SqlValue> args,
+                                        int64_t expected_version) {
   args.emplace_back(expected_version);
   const std::string sql = "UPDATE " + table + " SET " + set_clause +
-                          ", version = version + 1 WHERE (" + where_clause +
-                          ") AND version = ?";
+                          ", version = version + 1 WHERE (" + where_clause + ") AND version = ?";
   // `version = version + 1` always changes the row, so "rows affected" is
   // "rows matched": zero means someone else bumped the version first (or the
   // row is gone — callers check existence before).
@@ -475,18 +583,21 @@ std::unique_ptr<MysqlConnection> MysqlPool::Connect() {
   // The pool decides about reconnecting: a silent reconnect would lose the
   // session settings and any open transaction without anyone noticing.
   props["OPT_RECONNECT"] = false;
-  props["CLIENT_MULTI_STATEMENTS"] = false;
+  // MysqlConnection::Defer sends queued writes with the next statement as
+  // one multi-statement text. Every value in such text is a literal built by
+  // Render (escaped by the client library), never caller-spliced SQL.
+  props["CLIENT_MULTI_STATEMENTS"] = true;
   props["OPT_CHARSET_NAME"] = sql::SQLString("utf8mb4");
 
   std::unique_ptr<MysqlConnection> conn;
   try {
-    conn = std::make_unique<MysqlConnection>(std::unique_ptr<sql::Connection>(
-        Driver()->connect(props)));
+    conn = std::make_unique<MysqlConnection>(
+        std::unique_ptr<sql::Connection>(Driver()->connect(props)));
     // MariaDB's max_statement_time (seconds, fractional); 0 = no limit.
-    conn->ExecuteRaw("SET SESSION max_statement_time = " +
-                     FormatSeconds(std::max(options_.statement_timeout,
-                                            std::chrono::milliseconds(0))) +
-                     ", time_zone = '+00:00', NAMES utf8mb4");
+    conn->ExecuteRaw(
+        "SET SESSION max_statement_time = " +
+        FormatSeconds(std::max(options_.statement_timeout, std::chrono::milliseconds(0))) +
+        ", time_zone = '+00:00', NAMES utf8mb4");
     // MariaDB 10.11 has no `transaction_isolation` variable (only tx_isolation);
     // this form works on every version.
     conn->ExecuteRaw("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ");
@@ -541,8 +652,8 @@ PooledConnection MysqlPool::Acquire() {
         open_ >= options_.pool_size) {
       throw Error(ErrorKind::kUnavailable, "MYSQL_POOL_EXHAUSTED",
                   "no database connection became free within " +
-                      std::to_string(options_.checkout_timeout.count()) +
-                      " ms (pool size " + std::to_string(options_.pool_size) + "); retry later",
+                      std::to_string(options_.checkout_timeout.count()) + " ms (pool size " +
+                      std::to_string(options_.pool_size) + "); retry later",
                   {{"dependency", "mysql"}});
     }
   }
@@ -550,6 +661,16 @@ PooledConnection MysqlPool::Acquire() {
 
 void MysqlPool::Release(MysqlConnection* raw) {
   std::unique_ptr<MysqlConnection> conn(raw);
+  if (conn->has_deferred()) {
+    // Only a caller that Defer()s outside RunTransaction and never runs
+    // another statement gets here: a bug, and the writes must not leak into
+    // the next borrower's statements.
+    DefaultLogger()->Error(
+        "mysql connection returned with unsent deferred statements; "
+        "they are dropped",
+        {{"dependency", "mysql"}});
+    conn->DiscardDeferred();
+  }
   if (conn->broken()) {
     conn.reset();  // closed outside the lock
     std::lock_guard lock(mu_);
@@ -579,7 +700,8 @@ void MysqlPool::RunTransaction(const std::function<void(MysqlConnection&)>& body
       PooledConnection conn = Acquire();
       bool commit_sent = false;
       try {
-        conn->ExecuteRaw("START TRANSACTION");
+        // Sent with the body's first statement (or the COMMIT).
+        conn->Defer("START TRANSACTION");
         body(*conn);
         commit_sent = true;
         conn->ExecuteRaw("COMMIT");
@@ -595,9 +717,9 @@ void MysqlPool::RunTransaction(const std::function<void(MysqlConnection&)>& body
         } else {
           RethrowSqlError(e);
         }
-        DefaultLogger()->Info("mysql transaction retried", {{"dependency", "mysql"},
-                                                            {"sql_error_code", e.getErrorCode()},
-                                                            {"attempt", attempt}});
+        DefaultLogger()->Info(
+            "mysql transaction retried",
+            {{"dependency", "mysql"}, {"sql_error_code", e.getErrorCode()}, {"attempt", attempt}});
       } catch (const Error&) {
         RollbackQuietly(*conn);
         throw;  // the body's own verdict, unchanged

@@ -79,9 +79,27 @@ class MysqlConnection {
   // Runs a query; the result set is read before the next statement.
   std::unique_ptr<sql::ResultSet> Query(const std::string& sql,
                                         const std::vector<SqlValue>& args = {});
-  // Runs a statement without preparing it (DDL, SET, multi-statement text
-  // is not supported).
+  // Runs a statement without preparing it (DDL, SET, COMMIT).
   void ExecuteRaw(const std::string& sql);
+
+  // Queues a write whose outcome the caller does not read (an INSERT of a
+  // history row, an outbox event): it travels with the next statement run on
+  // this connection, or with the COMMIT, as one multi-statement round trip.
+  // Round trips, not SQL, are what a transaction mostly costs here, so a
+  // transaction of one read and four such writes costs two instead of six.
+  // `args` are bound as literals (numbers, NULL, strings escaped by the
+  // client library for the connection's character set). A queued statement
+  // that fails throws from the call it travelled with, and the server runs
+  // none of the statements after it; inside a transaction that is rolled
+  // back like any failure. Never queue what the next step depends on (a
+  // VERSION_CONFLICT check, a row count, a duplicate-key probe).
+  void Defer(const std::string& sql, const std::vector<SqlValue>& args = {});
+  // Forgets queued statements (before a ROLLBACK).
+  void DiscardDeferred() {
+    deferred_.clear();
+    deferred_count_ = 0;
+  }
+  bool has_deferred() const { return !deferred_.empty(); }
   // LAST_INSERT_ID() of this connection.
   uint64_t LastInsertId();
 
@@ -102,8 +120,17 @@ class MysqlConnection {
  private:
   sql::PreparedStatement& Prepare(const std::string& sql);
   void Bind(sql::PreparedStatement& stmt, const std::vector<SqlValue>& args);
+  // `sql` with each `?` outside quotes replaced by the literal of its argument.
+  std::string Render(const std::string& sql, const std::vector<SqlValue>& args);
+  // Sends the queued statements followed by `sql` as one text round trip and
+  // returns the last statement's result set (null when it has none) and, in
+  // `affected`, its row count.
+  std::unique_ptr<sql::ResultSet> RunWithDeferred(const std::string& sql, uint64_t* affected);
 
   std::unique_ptr<sql::Connection> conn_;
+  std::unique_ptr<sql::Statement> text_statement_;  // owns RunWithDeferred's result set
+  std::string deferred_;                            // "stmt;stmt;…;" not yet sent
+  int deferred_count_ = 0;                          // statements in deferred_
   std::vector<std::pair<std::string, std::unique_ptr<sql::PreparedStatement>>> cache_;
   bool broken_ = false;
   std::chrono::steady_clock::time_point last_used_;

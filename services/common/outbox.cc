@@ -93,7 +93,9 @@ std::vector<std::string> AppendEvents(MysqlConnection& tx, const std::vector<Out
                 {ids.back(), event.type, event.site_id, event.aggregate_id,
                  event.payload.empty() ? std::string("{}") : event.payload, event.actor, now_ms});
   }
-  tx.Execute(sql, args);
+  // Sent with the transaction's next statement or its COMMIT: nothing in
+  // the change depends on the outcome, and a failure still rolls it all back.
+  tx.Defer(sql, args);
   return ids;
 }
 

@@ -46,8 +46,10 @@ struct OutboxEvent {
 // its new event id (a UUID v4). Throws Error(kInvalidArgument) naming the
 // field when a field is empty, too long, or the payload is not JSON.
 std::string AppendEvent(MysqlConnection& tx, const OutboxEvent& event);
-// The same for several events in one multi-row INSERT (one round trip);
-// returns their ids in order. All are checked before anything is written.
+// The same for several events in one multi-row INSERT; returns their ids in
+// order. All are checked before anything is written. The INSERT is deferred
+// (MysqlConnection::Defer): it reaches the server with the transaction's
+// next statement or its COMMIT, costing no round trip of its own.
 std::vector<std::string> AppendEvents(MysqlConnection& tx, const std::vector<OutboxEvent>& events);
 
 // A random UUID v4 (OpenSSL RAND_bytes), lower-case hex with dashes.

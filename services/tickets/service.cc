@@ -93,23 +93,44 @@ SiteRecord TicketsServiceImpl::RequireSite(const CallContext& call, const std::s
 }
 
 std::shared_ptr<const domain::SlaSettings> TicketsServiceImpl::SettingsFor(const SiteRecord& site) {
-  std::optional<StoredPolicy> stored = pool_.WithTransaction(
-      [&](MysqlConnection& tx) { return store_.FindPolicy(tx, site.site_id, false); });
-  if (!stored) return default_settings_;
+  const auto now = std::chrono::steady_clock::now();
   {
     std::lock_guard lock(settings_mu_);
     auto it = settings_.find(site.site_id);
-    if (it != settings_.end() && it->second.version == stored->version) return it->second.settings;
+    if (it != settings_.end() && now - it->second.checked_at < kPolicyRecheckInterval) {
+      return it->second.settings;
+    }
   }
-  v1::SlaPolicy proto;
-  if (!proto.ParseFromString(stored->policy)) {
-    throw common::Internal("the stored SLA policy of site " + site.site_id + " is corrupt");
+  std::optional<StoredPolicy> stored = pool_.WithTransaction(
+      [&](MysqlConnection& tx) { return store_.FindPolicy(tx, site.site_id, false); });
+  const int64_t version = stored ? stored->version : 0;
+  std::shared_ptr<const domain::SlaSettings> settings;
+  {
+    std::lock_guard lock(settings_mu_);
+    auto it = settings_.find(site.site_id);
+    if (it != settings_.end() && it->second.version == version) {
+      it->second.checked_at = now;
+      return it->second.settings;
+    }
   }
-  auto settings =
-      std::make_shared<const domain::SlaSettings>(domain::SlaSettings::Create(FromProto(proto)));
+  if (!stored) {
+    settings = default_settings_;
+  } else {
+    v1::SlaPolicy proto;
+    if (!proto.ParseFromString(stored->policy)) {
+      throw common::Internal("the stored SLA policy of site " + site.site_id + " is corrupt");
+    }
+    settings =
+        std::make_shared<const domain::SlaSettings>(domain::SlaSettings::Create(FromProto(proto)));
+  }
   std::lock_guard lock(settings_mu_);
-  settings_[site.site_id] = {stored->version, settings};
+  settings_[site.site_id] = {version, settings, now};
   return settings;
+}
+
+void TicketsServiceImpl::ForgetSettings(const std::string& site_id) {
+  std::lock_guard lock(settings_mu_);
+  settings_.erase(site_id);
 }
 
 template <class Request, class Response>
@@ -567,6 +588,7 @@ grpc::ServerUnaryReactor* TicketsServiceImpl::UpdateSlaPolicy(
               *result.mutable_sla_policy() = stored;
               return result.SerializeAsString();
             });
+        ForgetSettings(site.site_id);  // this replica uses the new policy at once
         if (!response->ParseFromString(outcome.response)) {
           throw common::Internal("stored response of request " + request->request_id() +
                                  " is corrupt");

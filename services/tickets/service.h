@@ -107,6 +107,8 @@ class TicketsServiceImpl final : public v1::TicketsService::CallbackService {
   // The site's settings deadlines are computed from (T-4 … T-9, C-7): its
   // stored policy, or the DOMAIN.md defaults when it has none.
   std::shared_ptr<const domain::SlaSettings> SettingsFor(const SiteRecord& site);
+  // Drops the cached settings of a site (after its policy changed here).
+  void ForgetSettings(const std::string& site_id);
 
   // The common shape of every transition on an existing ticket: checks,
   // idempotency, load with row lock, expected_version, `op`, write, outbox.
@@ -134,11 +136,16 @@ class TicketsServiceImpl final : public v1::TicketsService::CallbackService {
   // saves a query per call.
   std::mutex sites_mu_;
   std::map<std::string, SiteRecord, std::less<>> sites_;  // guarded by sites_mu_
-  // Built settings by site, with the policy version they were built from:
-  // building the calendar (time zone lookup) once per version.
+  // Built settings by site, with the policy version they were built from
+  // (0: no stored policy, the defaults): the calendar (time zone lookup) is
+  // built once per version, and the version is read again only after
+  // kPolicyRecheckInterval — a policy changed through another replica
+  // applies here within that interval; through this one, at once.
+  static constexpr std::chrono::seconds kPolicyRecheckInterval{5};
   struct CachedSettings {
     int64_t version = 0;
     std::shared_ptr<const domain::SlaSettings> settings;
+    std::chrono::steady_clock::time_point checked_at;
   };
   std::mutex settings_mu_;
   std::map<std::string, CachedSettings> settings_;  // guarded by settings_mu_

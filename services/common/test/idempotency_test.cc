@@ -193,8 +193,8 @@ TEST_F(IdempotencyTest, C8_EmptyRequestIdIsNotDeduplicated) {
 
 TEST_F(IdempotencyTest, C8_MalformedRequestIdIsRejectedBeforeAnyEffect) {
   Idempotency idem(*pool_, nullptr, {.service = service_});
-  for (const std::string& bad : {std::string(129, 'x'), std::string("has space"),
-                                std::string("tab\there")}) {
+  for (const std::string& bad :
+       {std::string(129, 'x'), std::string("has space"), std::string("tab\there")}) {
     try {
       idem.Run("SZ01", bad, "fp", InsertEffect("a"));
       FAIL() << "accepted request id '" << bad << "'";

@@ -184,8 +184,9 @@ TEST_F(MigrationsTest, ReplicasStartingTogetherApplyEachFileExactlyOnce) {
     EXPECT_FALSE(errors[0].has_value()) << errors[0]->what();
     EXPECT_FALSE(errors[1].has_value()) << errors[1]->what();
     auto conn = replica_a.Acquire();
-    auto rs = conn->Query("SELECT (SELECT COUNT(*) FROM applied_order),"
-                          " (SELECT COUNT(*) FROM schema_migrations)");
+    auto rs = conn->Query(
+        "SELECT (SELECT COUNT(*) FROM applied_order),"
+        " (SELECT COUNT(*) FROM schema_migrations)");
     ASSERT_TRUE(rs->next());
     EXPECT_EQ(rs->getInt64(1), 3) << "round " << round;
     EXPECT_EQ(rs->getInt64(2), 3) << "round " << round;
@@ -210,8 +211,7 @@ TEST_F(MigrationsTest, WaitsForTheLockHeldByAnotherReplica) {
   // Await the runner blocking in GET_LOCK, then check it did nothing yet.
   bool waiting = false;
   for (auto deadline = std::chrono::steady_clock::now() + 10s;
-       !waiting && std::chrono::steady_clock::now() < deadline;
-       std::this_thread::sleep_for(10ms)) {
+       !waiting && std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(10ms)) {
     waiting = Count("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = '" +
                     options_.database + "' AND STATE = 'User lock'") == 1;
   }
@@ -249,8 +249,9 @@ TEST_F(MigrationsTest, EditedAppliedFileStopsStartUpNamingTheFile) {
 }
 
 TEST_F(MigrationsTest, BadFileNamesAreRejectedBeforeAnythingRuns) {
-  const auto error = CatchError(
-      [&] { ApplyMigrations(*pool_, {{"fixture", kTestdata + "/migrations_bad_name"}}); });
+  const auto error = CatchError([&] {
+    ApplyMigrations(*pool_, {{"fixture", kTestdata + "/migrations_bad_name"}});
+  });
   ASSERT_TRUE(error.has_value());
   EXPECT_EQ(error->kind(), ErrorKind::kInvalidArgument);
   EXPECT_THAT(error->what(), HasSubstr("2-Add-Things.sql"));
@@ -270,8 +271,9 @@ TEST_F(MigrationsTest, BadFileNamesAreRejectedBeforeAnythingRuns) {
 }
 
 TEST_F(MigrationsTest, DuplicateNumbersAreRejected) {
-  const auto error = CatchError(
-      [&] { ApplyMigrations(*pool_, {{"fixture", kTestdata + "/migrations_duplicate"}}); });
+  const auto error = CatchError([&] {
+    ApplyMigrations(*pool_, {{"fixture", kTestdata + "/migrations_duplicate"}});
+  });
   ASSERT_TRUE(error.has_value());
   EXPECT_EQ(error->kind(), ErrorKind::kInvalidArgument);
   EXPECT_THAT(error->what(), HasSubstr("0001_first.sql"));
@@ -280,14 +282,16 @@ TEST_F(MigrationsTest, DuplicateNumbersAreRejected) {
 }
 
 TEST_F(MigrationsTest, BadSourcesAreRejected) {
-  const auto missing =
-      CatchError([&] { ApplyMigrations(*pool_, {{"fixture", kTestdata + "/no_such_dir"}}); });
+  const auto missing = CatchError([&] {
+    ApplyMigrations(*pool_, {{"fixture", kTestdata + "/no_such_dir"}});
+  });
   ASSERT_TRUE(missing.has_value());
   EXPECT_EQ(missing->kind(), ErrorKind::kInvalidArgument);
   EXPECT_THAT(missing->what(), HasSubstr("no_such_dir"));
 
-  const auto twice =
-      CatchError([&] { ApplyMigrations(*pool_, {{"fixture", kOkDir}, {"fixture", kOkDir}}); });
+  const auto twice = CatchError([&] {
+    ApplyMigrations(*pool_, {{"fixture", kOkDir}, {"fixture", kOkDir}});
+  });
   ASSERT_TRUE(twice.has_value());
   EXPECT_EQ(twice->kind(), ErrorKind::kInvalidArgument);
 
@@ -297,8 +301,9 @@ TEST_F(MigrationsTest, BadSourcesAreRejected) {
 
   ScratchDir empty_file_dir;
   WriteFile(empty_file_dir.path() / "0001_empty.sql", "-- nothing yet\n");
-  const auto empty =
-      CatchError([&] { ApplyMigrations(*pool_, {{"fixture", empty_file_dir.str()}}); });
+  const auto empty = CatchError([&] {
+    ApplyMigrations(*pool_, {{"fixture", empty_file_dir.str()}});
+  });
   ASSERT_TRUE(empty.has_value());
   EXPECT_THAT(empty->what(), HasSubstr("0001_empty.sql"));
 }

@@ -270,9 +270,8 @@ TEST_F(MysqlTest, BodyErrorsPassThroughAndRollBack) {
 TEST_F(MysqlTest, SqlTextNeverReachesTheMessageButIsLogged) {
   ::testing::internal::CaptureStderr();
   const auto missing_table = CatchError([&] {
-    pool_->WithTransaction([](MysqlConnection& tx) {
-      tx.Query("SELECT marker_column FROM marker_missing_table");
-    });
+    pool_->WithTransaction(
+        [](MysqlConnection& tx) { tx.Query("SELECT marker_column FROM marker_missing_table"); });
   });
   const auto syntax = CatchError([&] {
     pool_->WithTransaction([](MysqlConnection& tx) { tx.Execute("UPDAT marker_syntax SET x=1"); });
@@ -295,9 +294,8 @@ TEST_F(MysqlTest, StatementTimeoutIsUnavailableAndQuick) {
   options_.statement_timeout = 1000ms;
   MysqlPool pool(options_);
   const auto start = Clock::now();
-  const auto error = CatchError([&] {
-    pool.WithTransaction([](MysqlConnection& tx) { tx.Query("SELECT SLEEP(5)"); });
-  });
+  const auto error = CatchError(
+      [&] { pool.WithTransaction([](MysqlConnection& tx) { tx.Query("SELECT SLEEP(5)"); }); });
   const auto took = Clock::now() - start;
   ASSERT_TRUE(error.has_value());
   EXPECT_EQ(error->kind(), ErrorKind::kUnavailable);
@@ -337,6 +335,77 @@ TEST_F(MysqlTest, StringsAreBinarySafeAndEveryValueTypeBinds) {
   EXPECT_EQ(QueryInt(*pool_, "SELECT id FROM vals WHERE b = ?", {big + bytes}), 2);
 }
 
+// Deferred writes: the same values as bound parameters, sent in one round
+// trip with the next statement or the COMMIT.
+TEST_F(MysqlTest, DeferredWritesAreBinarySafeAndTravelWithTheNextStatement) {
+  Exec(
+      "CREATE TABLE vals (id INT PRIMARY KEY, b LONGBLOB, t VARCHAR(64) CHARACTER SET utf8mb4,"
+      " i BIGINT, u BIGINT UNSIGNED, d DOUBLE, f BOOL, n INT NULL, q VARCHAR(8))");
+  std::string bytes;
+  for (int c = 0; c < 256; ++c) bytes += static_cast<char>(c);
+  bytes += std::string("\0'\\\"?;--", 9);
+  const std::string text = "h\xC3\xA9llo \xF0\x9F\x91\x8B'); DROP TABLE vals; --";
+  pool_->WithTransaction([&](MysqlConnection& tx) {
+    tx.Defer("INSERT INTO vals VALUES (?, ?, ?, ?, ?, ?, ?, ?, '?')",
+             {int64_t{1}, bytes, text.substr(0, 40), INT64_MIN, UINT64_MAX, 0.1, true,
+              std::monostate{}});
+    tx.Defer("INSERT INTO vals (id, b) VALUES (?, ?)", {int64_t{2}, std::string(70000, 'x')});
+    EXPECT_TRUE(tx.has_deferred());
+    // A query runs after the queued writes, in the same round trip, and sees them.
+    auto rs = tx.Query("SELECT COUNT(*) FROM vals WHERE id IN (?, ?)", {int64_t{1}, int64_t{2}});
+    ASSERT_TRUE(rs->next());
+    EXPECT_EQ(rs->getInt64(1), 2);
+    EXPECT_FALSE(tx.has_deferred());
+    tx.Defer("UPDATE vals SET n = ? WHERE id = ?", {int64_t{7}, int64_t{2}});
+  });  // the UPDATE travels with the COMMIT
+  auto conn = pool_->Acquire();
+  auto rs = conn->Query("SELECT b, t, i, u, d, f, n, q FROM vals WHERE id = 1");
+  ASSERT_TRUE(rs->next());
+  EXPECT_EQ(std::string(rs->getString(1)), bytes);
+  EXPECT_EQ(std::string(rs->getString(2)), text.substr(0, 40));
+  EXPECT_EQ(rs->getInt64(3), INT64_MIN);
+  EXPECT_EQ(rs->getUInt64(4), UINT64_MAX);
+  EXPECT_DOUBLE_EQ(rs->getDouble(5), 0.1);
+  EXPECT_TRUE(rs->getBoolean(6));
+  EXPECT_TRUE(rs->isNull(7));
+  EXPECT_EQ(std::string(rs->getString(8)), "?");  // a quoted `?` is text, not a placeholder
+  rs.reset();
+  EXPECT_EQ(QueryInt(*pool_, "SELECT n FROM vals WHERE id = 2"), 7);
+}
+
+TEST_F(MysqlTest, AFailingDeferredWriteRollsBackTheWholeTransaction) {
+  Exec("CREATE TABLE people (id INT AUTO_INCREMENT PRIMARY KEY, email VARCHAR(64) UNIQUE)");
+  Exec("INSERT INTO people (email) VALUES ('a@example.com')");
+  const auto error = CatchError([&] {
+    pool_->WithTransaction([&](MysqlConnection& tx) {
+      tx.Execute("INSERT INTO people (email) VALUES (?)", {std::string("b@example.com")});
+      tx.Defer("INSERT INTO people (email) VALUES (?)", {std::string("a@example.com")});
+      tx.Defer("INSERT INTO people (email) VALUES (?)", {std::string("c@example.com")});
+    });  // fails at COMMIT: the duplicate stops the batch before the COMMIT runs
+  });
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->kind(), ErrorKind::kAlreadyExists);
+  EXPECT_EQ(QueryInt(*pool_, "SELECT COUNT(*) FROM people"), 1);
+  // The connection is clean for the next borrower.
+  pool_->WithTransaction([&](MysqlConnection& tx) {
+    tx.Execute("INSERT INTO people (email) VALUES (?)", {std::string("d@example.com")});
+  });
+  EXPECT_EQ(QueryInt(*pool_, "SELECT COUNT(*) FROM people"), 2);
+}
+
+TEST_F(MysqlTest, ADeferredWriteOfARolledBackBodyIsNeverSent) {
+  Exec("CREATE TABLE notes (id INT PRIMARY KEY)");
+  const auto error = CatchError([&] {
+    pool_->WithTransaction([&](MysqlConnection& tx) {
+      tx.Defer("INSERT INTO notes VALUES (?)", {int64_t{1}});
+      throw Error(ErrorKind::kFailedPrecondition, "TEST", "the body changed its mind");
+    });
+  });
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->reason(), "TEST");
+  EXPECT_EQ(QueryInt(*pool_, "SELECT COUNT(*) FROM notes"), 0);
+}
+
 TEST_F(MysqlTest, ConnectionLostBeforeCommitRerunsTheBodyOnAFreshConnection) {
   Exec("CREATE TABLE events (id INT PRIMARY KEY)");
   MysqlPool killer(options_);
@@ -344,8 +413,8 @@ TEST_F(MysqlTest, ConnectionLostBeforeCommitRerunsTheBodyOnAFreshConnection) {
   std::vector<int64_t> connection_ids;
   pool_->WithTransaction([&](MysqlConnection& tx) {
     connection_ids.push_back(ConnectionId(tx));
-    if (++runs == 1) killer.Acquire()->ExecuteRaw("KILL CONNECTION " +
-                                                   std::to_string(connection_ids.back()));
+    if (++runs == 1)
+      killer.Acquire()->ExecuteRaw("KILL CONNECTION " + std::to_string(connection_ids.back()));
     tx.Execute("INSERT INTO events VALUES (1)");
   });
   EXPECT_EQ(runs.load(), 2);

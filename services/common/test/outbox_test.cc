@@ -219,6 +219,7 @@ TEST_F(OutboxTest, RowCommittedAfterALaterRowIsStillPublished) {
   std::thread slow([&] {
     pool_->WithTransaction([&](MysqlConnection& tx) {
       slow_id = AppendEvent(tx, TicketEvent(1));
+      tx.Query("SELECT 1");  // sends the deferred INSERT: its id is taken now
       appended.set_value();
       commit.get_future().wait();
     });

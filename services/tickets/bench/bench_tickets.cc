@@ -114,11 +114,12 @@ void SeedLargeSite(common::MysqlPool& pool, int64_t n, int64_t first_due_us) {
       tx.Execute(
           "INSERT INTO tickets (site_id, number, kind, channel, category, priority, state, unit, "
           "contact_name, contact_phone, description, first_contact_owner_id, owner_id, "
-          "escalation_level, resolution, callback, incident_report, version, created_at_us, "
-          "updated_at_us) "
+          "assignee_id, escalation_level, resolution, callback, incident_report, version, "
+          "created_at_us, updated_at_us) "
           "SELECT ?, CONCAT('TK-BL01-', seq), 1 + seq % 3, 1, 1 + seq % 5, 1, "
           "1 + seq % 3, CONCAT('U-', seq % 5000), 'Resident', '+86 138 0000 0000', "
-          "'Seeded for the benchmark', 'staff-1', CONCAT('staff-', seq % 50), 1, '', '', '', "
+          "'Seeded for the benchmark', 'staff-1', CONCAT('staff-', seq % 50), "
+          "CONCAT('staff-', seq % 50), 1, '', '', '', "
           "1, ? + seq, ? + seq FROM " +
               seq,
           {std::string(kLargeSite), now_us - n, now_us - n});
@@ -149,9 +150,17 @@ IdRange LargeSiteIds(common::MysqlPool& pool) {
   });
 }
 
-// p99 of `calls` ListTickets calls, one caller, each starting below `after_id`.
+// How a list call narrows the tickets.
+struct ListFilter {
+  v1::TicketState state = v1::TICKET_STATE_UNSPECIFIED;
+  v1::TicketKind kind = v1::TICKET_KIND_UNSPECIFIED;
+  std::string assignee_id{};
+  bool overdue = false;
+};
+
+// p99 of 500 ListTickets calls, one caller, each starting below `after_id`.
 void BenchListAt(testing::TicketsHarness& harness, const std::string& name, int64_t after_id,
-                 v1::TicketState state) {
+                 const ListFilter& filter) {
   auto stub = v1::TicketsService::NewStub(harness.NewChannel());
   const std::string authorization = "Bearer " + ClerkToken();
   std::vector<double> samples;
@@ -162,7 +171,10 @@ void BenchListAt(testing::TicketsHarness& harness, const std::string& name, int6
     request.set_site_id(kLargeSite);
     request.set_page_size(50);
     if (after_id > 0) request.set_page_token(std::to_string(after_id));
-    if (state != v1::TICKET_STATE_UNSPECIFIED) request.add_states(state);
+    if (filter.state != v1::TICKET_STATE_UNSPECIFIED) request.add_states(filter.state);
+    request.set_kind(filter.kind);
+    request.set_assignee_id(filter.assignee_id);
+    request.set_overdue_only(filter.overdue);
     v1::ListTicketsResponse response;
     grpc::ClientContext context;
     context.AddMetadata("authorization", authorization);
@@ -184,17 +196,26 @@ void BenchListAt(testing::TicketsHarness& harness, const std::string& name, int6
 }
 
 void BenchList(testing::TicketsHarness& harness, const IdRange& ids, int64_t n) {
-  const std::string total = std::to_string(n);
-  BenchListAt(harness, "tickets_list_" + total + "_first_page", 0, v1::TICKET_STATE_UNSPECIFIED);
+  const std::string prefix = "tickets_list_" + std::to_string(n) + "_";
+  auto deep = [&](int percent) { return ids.max - (ids.max - ids.min) * percent / 100; };
+  BenchListAt(harness, prefix + "first_page", 0, {});
   for (const int percent : {10, 50, 90, 99}) {
-    const int64_t after = ids.max - (ids.max - ids.min) * percent / 100;
-    BenchListAt(harness, "tickets_list_" + total + "_keyset_at_" + std::to_string(percent) + "pct",
-                after, v1::TICKET_STATE_UNSPECIFIED);
+    BenchListAt(harness, prefix + "keyset_at_" + std::to_string(percent) + "pct", deep(percent),
+                {});
   }
-  BenchListAt(harness, "tickets_list_" + total + "_state_open_first_page", 0,
-              v1::TICKET_STATE_OPEN);
-  BenchListAt(harness, "tickets_list_" + total + "_state_open_keyset_at_90pct",
-              ids.max - (ids.max - ids.min) * 90 / 100, v1::TICKET_STATE_OPEN);
+  ListFilter open;
+  open.state = v1::TICKET_STATE_OPEN;
+  BenchListAt(harness, prefix + "state_open_first_page", 0, open);
+  BenchListAt(harness, prefix + "state_open_keyset_at_90pct", deep(90), open);
+  ListFilter repairs;
+  repairs.kind = v1::TICKET_KIND_REPAIR;
+  BenchListAt(harness, prefix + "kind_repair_keyset_at_90pct", deep(90), repairs);
+  ListFilter assignee;
+  assignee.assignee_id = "staff-7";
+  BenchListAt(harness, prefix + "assignee_keyset_at_90pct", deep(90), assignee);
+  ListFilter overdue;
+  overdue.overdue = true;
+  BenchListAt(harness, prefix + "overdue_first_page", 0, overdue);
 }
 
 // Ticks one second apart over simulated time starting at `first_due`: each
@@ -228,6 +249,10 @@ int Run() {
   const int64_t n = tickets_env != nullptr ? std::atoll(tickets_env) : 1000000;
   testing::HarnessOptions options;
   options.database_prefix = "bench_tickets";
+  if (const char* t = std::getenv("PROPDESK_BENCH_EXECUTOR_THREADS")) {
+    options.executor_threads = std::atoi(t);
+    options.pool_size = options.executor_threads + 8;
+  }
   options.sites = {{kCreateSite, "g1", "BC01", "Bench create"},
                    {kLargeSite, "g1", "BL01", "Bench large"}};
   testing::TicketsHarness harness(options);
