@@ -173,6 +173,13 @@ void Idempotency::ForgetInRedis(const std::string& key) {
   }
 }
 
+size_t PurgeIdempotencyKeys(MysqlPool& pool, std::chrono::seconds older_than, size_t limit) {
+  return static_cast<size_t>(pool.Acquire()->Execute(
+      "DELETE FROM idempotency_keys WHERE created_at < UTC_TIMESTAMP(6) - INTERVAL ? SECOND "
+      "ORDER BY created_at LIMIT ?",
+      {static_cast<int64_t>(older_than.count()), static_cast<uint64_t>(limit)}));
+}
+
 std::string RequestFingerprint(const google::protobuf::Message& request) {
   std::unique_ptr<google::protobuf::Message> copy(request.New());
   copy->CopyFrom(request);

@@ -71,6 +71,12 @@ class Idempotency {
   const IdempotencyOptions options_;
 };
 
+// Deletes up to `limit` keys recorded before now − `older_than`; returns how
+// many. A repeat of a purged request id counts as a new request, so keep
+// keys far beyond any client's retry horizon (OutboxRelay, the leader's
+// housekeeping, keeps them 7 days by default).
+size_t PurgeIdempotencyKeys(MysqlPool& pool, std::chrono::seconds older_than, size_t limit = 1000);
+
 // SHA-256 hex of the request's deterministic serialization with its
 // `request_id` field cleared: the payload identity used to detect a reused id.
 std::string RequestFingerprint(const google::protobuf::Message& request);

@@ -8,6 +8,7 @@
 #include <exception>
 
 #include "common/errors.h"
+#include "common/idempotency.h"
 #include "common/log.h"
 
 namespace propdesk::common {
@@ -267,12 +268,18 @@ std::chrono::milliseconds OutboxRelay::Iterate() {
 }
 
 void OutboxRelay::MaybePurge() {
-  if (options_.retention.count() <= 0) return;
+  if (options_.retention.count() <= 0 && options_.idempotency_retention.count() <= 0) return;
   const auto now = std::chrono::steady_clock::now();
   if (now - last_purge_ < options_.purge_interval) return;
   last_purge_ = now;
   if (!leader_.StillHeld()) return;
-  PurgePublished(std::chrono::duration_cast<std::chrono::seconds>(options_.retention));
+  if (options_.retention.count() > 0) {
+    PurgePublished(std::chrono::duration_cast<std::chrono::seconds>(options_.retention));
+  }
+  if (options_.idempotency_retention.count() > 0) {
+    PurgeIdempotencyKeys(
+        pool_, std::chrono::duration_cast<std::chrono::seconds>(options_.idempotency_retention));
+  }
 }
 
 }  // namespace propdesk::common

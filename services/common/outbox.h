@@ -75,9 +75,12 @@ struct OutboxRelayOptions {
   size_t batch = 100;                            // rows per XADD pipeline
   std::chrono::milliseconds poll_interval{200};  // idle wait between polls
   int64_t max_stream_length = 0;                 // > 0: XADD MAXLEN ~ n
-  // Published rows older than this are purged by the running relay, at most
-  // once per purge_interval; zero keeps them forever.
+  // The leader's housekeeping of the common tables, at most once per
+  // purge_interval while the relay is idle: published outbox rows older than
+  // `retention` and idempotency keys older than `idempotency_retention` (C-8:
+  // a repeat after that counts as new) are deleted; zero keeps them forever.
   std::chrono::hours retention{24 * 7};
+  std::chrono::hours idempotency_retention{24 * 7};
   std::chrono::milliseconds purge_interval{std::chrono::minutes(1)};
 };
 

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/errors.h"
+#include "common/idempotency.h"
 #include "common/migrations.h"
 #include "support/test_env.h"
 
@@ -304,6 +305,34 @@ TEST_F(OutboxTest, PurgeRemovesOnlyOldPublishedRows) {
   EXPECT_EQ(relay.PurgePublished(3600s), 3u);
   EXPECT_EQ(Count("1"), 1);  // the unpublished row is never purged
   EXPECT_EQ(Count("published_at IS NULL"), 1);
+}
+
+// C-8 keys are kept for `idempotency_retention`, then purged by the
+// leader's housekeeping; recent keys stay.
+TEST_F(OutboxTest, C8_HousekeepingPurgesOnlyOldIdempotencyKeys) {
+  auto conn = pool_->Acquire();
+  conn->Execute(
+      "INSERT INTO idempotency_keys (site_id, request_id, fingerprint, created_at) VALUES "
+      "('SZ01', 'old', 'f', UTC_TIMESTAMP(6) - INTERVAL 8 DAY), ('SZ01', 'new', 'f', "
+      "UTC_TIMESTAMP(6))");
+  EXPECT_EQ(PurgeIdempotencyKeys(*pool_, std::chrono::hours(24 * 7)), 1u);
+  conn->Execute(
+      "INSERT INTO idempotency_keys (site_id, request_id, fingerprint, created_at) VALUES "
+      "('SZ01', 'old2', 'f', UTC_TIMESTAMP(6) - INTERVAL 3 HOUR)");
+  OutboxRelay relay(*pool_, *redis_, service_,
+                    {.poll_interval = 10ms,
+                     .idempotency_retention = std::chrono::hours(2),
+                     .purge_interval = 10ms});
+  relay.Start();
+  EXPECT_TRUE(WaitFor([&] {
+    auto rs = pool_->Acquire()->Query("SELECT COUNT(*) FROM idempotency_keys");
+    rs->next();
+    return rs->getInt64(1) == 1;
+  }));
+  relay.Stop();
+  auto rs = conn->Query("SELECT request_id FROM idempotency_keys");
+  ASSERT_TRUE(rs->next());
+  EXPECT_EQ(std::string(rs->getString(1)), "new");
 }
 
 }  // namespace
