@@ -15,7 +15,6 @@
 namespace propdesk::common {
 namespace {
 
-constexpr int kMysqlDuplicateKey = 1062;
 constexpr char kInFlight = 'P';
 constexpr char kDone = 'D';
 
@@ -28,6 +27,10 @@ std::string Hex(const unsigned char* data, size_t n) {
   }
   return out;
 }
+
+// Tries of a transaction that failed on a duplicate while no key was
+// committed yet (see RunInMysql).
+constexpr int kDuplicateAttempts = 3;
 
 Error ReusedRequestId(std::string_view request_id) {
   return Error(ErrorKind::kInvalidArgument, "REQUEST_ID_REUSED",
@@ -124,33 +127,47 @@ Idempotency::Claim Idempotency::ClaimInRedis(const std::string& key, std::string
 
 IdempotentOutcome Idempotency::RunInMysql(std::string_view site_id, std::string_view request_id,
                                           std::string_view fingerprint, const Effect& effect) {
-  return pool_.WithTransaction([&](MysqlConnection& tx) -> IdempotentOutcome {
-    const std::vector<SqlValue> key{std::string(site_id), std::string(request_id)};
-    bool duplicate = false;
+  for (int attempt = 1;; ++attempt) {
     try {
-      // Waits on a concurrent uncommitted insert of the same key, then fails
-      // with a duplicate once that one commits (or succeeds if it rolled back).
-      tx.Execute("INSERT INTO idempotency_keys (site_id, request_id, fingerprint) VALUES (?, ?, ?)",
-                 {std::string(site_id), std::string(request_id), std::string(fingerprint)});
-    } catch (const sql::SQLException& e) {
-      if (e.getErrorCode() != kMysqlDuplicateKey) throw;
-      duplicate = true;
+      return pool_.WithTransaction([&](MysqlConnection& tx) -> IdempotentOutcome {
+        std::string response = effect(tx);
+        // The key goes in with the effect's last writes and the COMMIT, one
+        // round trip. A concurrent duplicate's INSERT waits on this row and
+        // then fails (caught below); a repeat of a committed request fails at
+        // once. Either way its whole transaction rolls back: one effect.
+        tx.Defer(
+            "INSERT INTO idempotency_keys (site_id, request_id, fingerprint, response) "
+            "VALUES (?, ?, ?, ?)",
+            {std::string(site_id), std::string(request_id), std::string(fingerprint), response});
+        return {std::move(response), false};
+      });
+    } catch (const Error& e) {
+      if (e.kind() != ErrorKind::kAlreadyExists) throw;
+      // Ours, or the effect's own duplicate? The committed key decides.
+      std::optional<IdempotentOutcome> first = StoredOutcome(site_id, request_id, fingerprint);
+      if (first) return *std::move(first);
+      // No key committed (yet): InnoDB can report the duplicate while the
+      // other request's commit is still on its way, or that one rolled back.
+      // Run again; an effect's own duplicate fails the same way each time.
+      if (attempt >= kDuplicateAttempts) throw;
     }
-    if (duplicate) {
-      auto rs = tx.Query(
-          "SELECT fingerprint, response FROM idempotency_keys WHERE site_id = ? AND request_id = ?",
-          key);
-      if (!rs->next()) throw Internal("idempotency key vanished during lookup");
-      if (std::string(rs->getString(1)) != fingerprint) throw ReusedRequestId(request_id);
-      std::unique_ptr<std::istream> blob(rs->getBlob(2));
-      return {std::string(std::istreambuf_iterator<char>(*blob), {}), true};
-    }
-    std::string response = effect(tx);
-    // Travels with the COMMIT: the row is ours (inserted above).
-    tx.Defer("UPDATE idempotency_keys SET response = ? WHERE site_id = ? AND request_id = ?",
-             {response, std::string(site_id), std::string(request_id)});
-    return {std::move(response), false};
-  });
+  }
+}
+
+std::optional<IdempotentOutcome> Idempotency::StoredOutcome(std::string_view site_id,
+                                                            std::string_view request_id,
+                                                            std::string_view fingerprint) {
+  // A locking read: the duplicate error can reach us a moment before the
+  // first request's commit is visible to a plain (snapshot) read, and the
+  // locking read waits for it and sees the latest committed row.
+  auto rs = pool_.Acquire()->Query(
+      "SELECT fingerprint, response FROM idempotency_keys WHERE site_id = ? AND request_id = ? "
+      "LOCK IN SHARE MODE",
+      {std::string(site_id), std::string(request_id)});
+  if (!rs->next()) return std::nullopt;
+  if (std::string(rs->getString(1)) != fingerprint) throw ReusedRequestId(request_id);
+  std::unique_ptr<std::istream> blob(rs->getBlob(2));
+  return IdempotentOutcome{std::string(std::istreambuf_iterator<char>(*blob), {}), true};
 }
 
 void Idempotency::RememberInRedis(const std::string& key, std::string_view fingerprint,

@@ -9,11 +9,13 @@
 //    so a repeat is answered from Redis without touching MySQL. A concurrent
 //    duplicate that finds the in-flight marker is told to retry
 //    (ABORTED / REQUEST_IN_PROGRESS, which the gateway turns into 409).
-//  - MySQL is the truth: the effect runs in one transaction with an INSERT
-//    into idempotency_keys (PRIMARY KEY (site_id, request_id)) and the stored
-//    response. A duplicate that reaches MySQL waits on that row, then reads
-//    and returns the committed response. So Redis down, flushed or evicted
-//    costs speed, never a second effect.
+//  - MySQL is the truth: the effect runs in one transaction that ends with
+//    an INSERT into idempotency_keys (PRIMARY KEY (site_id, request_id))
+//    holding the response, sent with the COMMIT. A duplicate that reaches
+//    MySQL runs its effect too, but its INSERT waits on the first one's row
+//    and fails, its transaction rolls back whole, and it returns the
+//    committed response instead. So Redis down, flushed or evicted costs
+//    speed (a wasted effect, rolled back), never a second effect.
 //  - The same id with a different payload (fingerprint) is rejected with
 //    INVALID_ARGUMENT / REQUEST_ID_REUSED (the gateway's 422).
 
@@ -21,6 +23,7 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -61,6 +64,11 @@ class Idempotency {
                      std::string_view fingerprint, IdempotentOutcome* replay);
   IdempotentOutcome RunInMysql(std::string_view site_id, std::string_view request_id,
                                std::string_view fingerprint, const Effect& effect);
+  // The committed outcome of (site_id, request_id), if any; throws
+  // REQUEST_ID_REUSED when it was stored for another payload.
+  std::optional<IdempotentOutcome> StoredOutcome(std::string_view site_id,
+                                                 std::string_view request_id,
+                                                 std::string_view fingerprint);
   void RememberInRedis(const std::string& key, std::string_view fingerprint,
                        const std::string& response);
   void ForgetInRedis(const std::string& key);

@@ -1,5 +1,6 @@
 #include "common/record_number.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <utility>
 
@@ -99,6 +100,28 @@ std::string RecordNumberAllocator::NextCommitted(MysqlPool& pool, std::string_vi
                                                  std::chrono::year_month_day local_date) const {
   PooledConnection conn = pool.Acquire();  // autocommit: committed when the statement ends
   return Next(*conn, site_code, local_date);
+}
+
+RecordNumberAllocator::NumberAndId RecordNumberAllocator::NextCommittedWithId(
+    MysqlPool& pool, std::string_view site_code, std::chrono::year_month_day local_date,
+    std::string_view id_sequence) const {
+  (void)FormatRecordNumber(type_, site_code, local_date, 1);
+  const bool plain = !id_sequence.empty() && id_sequence.size() <= 64 &&
+                     std::all_of(id_sequence.begin(), id_sequence.end(), [](char c) {
+                       return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+                     });
+  if (!plain) throw InvalidArgument("id_sequence", "must be a plain lower-case identifier");
+  PooledConnection conn = pool.Acquire();
+  auto rs = conn->Query(
+      "INSERT INTO record_sequences (record_type, site_code, day, last_seq) VALUES (?, ?, ?, 1) "
+      "ON DUPLICATE KEY UPDATE last_seq = last_seq + 1 RETURNING last_seq, NEXTVAL(" +
+          std::string(id_sequence) + ")",
+      {type_, std::string(site_code), SqlDate(local_date)});
+  if (!rs->next()) throw Internal("record_sequences upsert returned no row for " + type_);
+  const int64_t seq = rs->getInt64(1);
+  const int64_t id = rs->getInt64(2);
+  if (seq < 1 || id < 1) throw Internal("record_sequences upsert returned no sequence or id");
+  return {FormatRecordNumber(type_, site_code, local_date, seq), id};
 }
 
 }  // namespace propdesk::common

@@ -59,6 +59,18 @@ class RecordNumberAllocator {
   std::string NextCommitted(MysqlPool& pool, std::string_view site_code,
                             std::chrono::year_month_day local_date) const;
 
+  // NextCommitted plus, in the same round trip, the next value of the
+  // database SEQUENCE `id_sequence` (a plain identifier, else
+  // Error(kInvalidArgument)): a record's number and its row id together, so
+  // the record's own transaction can write it without asking for an id.
+  struct NumberAndId {
+    std::string number;
+    int64_t id = 0;
+  };
+  NumberAndId NextCommittedWithId(MysqlPool& pool, std::string_view site_code,
+                                  std::chrono::year_month_day local_date,
+                                  std::string_view id_sequence) const;
+
   const std::string& type() const { return type_; }
 
  private:

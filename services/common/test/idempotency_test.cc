@@ -143,6 +143,7 @@ TEST_F(IdempotencyTest, C8_FiftyConcurrentIdenticalRequestsWithRedisStopped) {
         responses[i] = idem.Run("SZ01", "burst", "fp", InsertEffect("x")).response;
       } catch (const std::exception& e) {
         ++failures;
+        ADD_FAILURE() << e.what();
       }
     });
   }

@@ -171,5 +171,17 @@ TEST_F(RecordSequenceTest, C5_CommittedAllocationUniqueUnderConcurrentWriters) {
   EXPECT_EQ(*numbers.rbegin(), FormatRecordNumber("TK", "SZ01", Ymd(2024, 2, 14), 800));
 }
 
+TEST_F(RecordSequenceTest, C5_NumberAndRowIdComeTogether) {
+  pool_->Acquire()->ExecuteRaw("CREATE SEQUENCE row_ids START WITH 100");
+  const RecordNumberAllocator tickets("TK");
+  const auto first = tickets.NextCommittedWithId(*pool_, "SZ01", Ymd(2024, 2, 14), "row_ids");
+  const auto second = tickets.NextCommittedWithId(*pool_, "SZ01", Ymd(2024, 2, 14), "row_ids");
+  EXPECT_EQ(first.number, "TK-SZ01-240214001");
+  EXPECT_EQ(first.id, 100);
+  EXPECT_EQ(second.number, "TK-SZ01-240214002");
+  EXPECT_EQ(second.id, 101);
+  EXPECT_THROW(tickets.NextCommittedWithId(*pool_, "SZ01", Ymd(2024, 2, 14), "ids; DROP"), Error);
+}
+
 }  // namespace
 }  // namespace propdesk::common
