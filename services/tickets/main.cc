@@ -1,5 +1,6 @@
 // propdesk-tickets: wiring only (see common/server.h).
 
+#include <chrono>
 #include <memory>
 
 #include "common/call.h"
@@ -16,6 +17,7 @@
 #include "common/redis.h"
 #include "common/server.h"
 #include "tickets/demo.h"
+#include "tickets/gauges.h"
 #include "tickets/mysql_store.h"
 #include "tickets/scanner.h"
 #include "tickets/service.h"
@@ -29,6 +31,9 @@ struct TicketsConfig {
   std::string migrations_dir;
   std::string common_migrations_dir;
   bool demo_data = false;
+  // GAUGE_REFRESH_MS (1s-10m, default 15s): how often the leader recomputes
+  // the gauges of open work (tickets/gauges.h).
+  std::chrono::milliseconds gauge_refresh = propdesk::tickets::kDefaultGaugeRefresh;
 };
 
 }  // namespace
@@ -41,6 +46,8 @@ int main() {
     c.migrations_dir = env.Optional("MIGRATIONS_DIR", "/app/migrations/tickets");
     c.common_migrations_dir = env.Optional("COMMON_MIGRATIONS_DIR", "/app/migrations/common");
     c.demo_data = env.Int("DEMO_DATA", 0, 1, 0) == 1;
+    c.gauge_refresh = env.DurationMs("GAUGE_REFRESH_MS", std::chrono::seconds(1),
+                                     std::chrono::minutes(10), c.gauge_refresh);
     ParseMysqlDsn(c.common.mysql_dsn);
     ParseRedisAddr(c.common.redis_addr);
     return c;
@@ -54,7 +61,11 @@ int main() {
   ApplyMigrations(mysql,
                   {{"common", config.common_migrations_dir}, {"tickets", config.migrations_dir}});
   propdesk::tickets::MysqlTicketStore store;
-  if (config.demo_data) propdesk::tickets::SeedDemoData(mysql, store);
+  if (config.demo_data) {
+    const int created = propdesk::tickets::SeedDemoData(mysql, store);
+    logger->Info("demo data",
+                 {{"site", propdesk::tickets::kDemoSiteId}, {"tickets_created", created}});
+  }
 
   BlockingExecutor executor(config.common.executor_threads, config.common.executor_queue);
   JwtVerifier verifier(config.common.jwt);
@@ -67,6 +78,8 @@ int main() {
   propdesk::tickets::DeadlineScanner scanner(mysql, store, std::chrono::seconds(1),
                                              &tickets_metrics);
   scanner.Start();
+  propdesk::tickets::TicketGauges gauges(mysql, store, metrics.registry(), config.gauge_refresh);
+  gauges.Start();
 
   GrpcServer server({.port = config.common.grpc_port,
                      .health_names = {propdesk::tickets::v1::TicketsService::service_full_name()}},
@@ -76,6 +89,7 @@ int main() {
       config.common.readiness_interval, [&](bool ready) { server.SetServing(ready); },
       logger.get());
   RunUntilSignal(server, executor, &readiness, config.common.shutdown_grace, *logger);
+  gauges.Stop();
   scanner.Stop();
   relay.Stop();
   return 0;

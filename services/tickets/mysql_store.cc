@@ -556,4 +556,33 @@ std::vector<domain::DuplicateCandidate> MysqlTicketStore::DuplicateCandidates(
   return out;
 }
 
+OpenWorkCounts MysqlTicketStore::CountOpenWork(MysqlConnection& tx, domain::Timestamp now) {
+  OpenWorkCounts counts;
+  {
+    auto rs = tx.Query(
+        "SELECT site_id, kind, state, COUNT(*) AS n FROM tickets WHERE state NOT IN (?, ?) "
+        "GROUP BY site_id, kind, state",
+        {int64_t{ProtoNumber(domain::State::kClosed)},
+         int64_t{ProtoNumber(domain::State::kReferred)}});
+    while (rs->next()) {
+      counts.open.push_back({Str(*rs, "site_id"), EnumColumn(*rs, "kind", domain::kAllKinds),
+                             EnumColumn(*rs, "state", domain::kAllStates), rs->getInt64("n")});
+    }
+  }
+  // Due is inclusive (domain::Deadline): a callback due exactly now is not
+  // overdue yet.
+  const int64_t now_us = ToMicros(now);
+  auto rs = tx.Query(
+      "SELECT d.site_id, t.kind, COALESCE(SUM(d.due_at_us >= ?), 0) AS due, "
+      "COALESCE(SUM(d.due_at_us < ?), 0) AS overdue FROM ticket_deadlines d "
+      "JOIN tickets t ON t.id = d.ticket_id "
+      "WHERE d.kind = ? AND d.met_at_us IS NULL GROUP BY d.site_id, t.kind",
+      {now_us, now_us, int64_t{ProtoNumber(DeadlineKind::kCallback)}});
+  while (rs->next()) {
+    counts.callbacks.push_back({Str(*rs, "site_id"), EnumColumn(*rs, "kind", domain::kAllKinds),
+                                rs->getInt64("due"), rs->getInt64("overdue")});
+  }
+  return counts;
+}
+
 }  // namespace propdesk::tickets

@@ -33,6 +33,7 @@ class MysqlTicketStore : public TicketStore {
                                                               std::string_view site_id,
                                                               const domain::DuplicateProbe& probe,
                                                               domain::Timestamp since) override;
+  OpenWorkCounts CountOpenWork(common::MysqlConnection& tx, domain::Timestamp now) override;
 };
 
 // The numeric id of a ticket id string; nullopt unless it is 1–18 digits

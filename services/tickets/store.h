@@ -73,6 +73,28 @@ struct SlaCounts {
   int64_t satisfaction_sum = 0;
 };
 
+// What the gauges of open work show (tickets/gauges.h), one row per label set
+// with a non-zero count.
+struct OpenWorkCounts {
+  // Tickets neither closed nor referred, by site, kind and state.
+  struct Open {
+    std::string site_id;
+    domain::Kind kind = domain::Kind::kComplaint;
+    domain::State state = domain::State::kOpen;
+    int64_t count = 0;
+  };
+  // Callbacks owed (T-9: an unmet callback deadline), by site and kind:
+  // `due` still within their deadline, `overdue` past it.
+  struct Callbacks {
+    std::string site_id;
+    domain::Kind kind = domain::Kind::kComplaint;
+    int64_t due = 0;
+    int64_t overdue = 0;
+  };
+  std::vector<Open> open;
+  std::vector<Callbacks> callbacks;
+};
+
 class TicketStore {
  public:
   virtual ~TicketStore() = default;
@@ -117,6 +139,10 @@ class TicketStore {
   virtual std::vector<domain::DuplicateCandidate> DuplicateCandidates(
       common::MysqlConnection& tx, std::string_view site_id, const domain::DuplicateProbe& probe,
       domain::Timestamp since) = 0;
+
+  // Open work of every site as of `now`, for the leader's gauges
+  // (ARCHITECTURE.md §10, tickets/gauges.h).
+  virtual OpenWorkCounts CountOpenWork(common::MysqlConnection& tx, domain::Timestamp now) = 0;
 };
 
 }  // namespace propdesk::tickets

@@ -1,148 +1,68 @@
-// TicketsService through an in-process gRPC server against the run's real
-// MariaDB and Redis (tests/support/test_env.h).
-
-#include "tickets/service.h"
+// TicketsService through an in-process gRPC server (TicketsHarness) against
+// the run's real MariaDB and Redis: create, read, list and history; T-11
+// duplicates; site SLA policy and SLA summary; roles; concurrency; the
+// scanner. The lifecycle's transitions are in workflow_test.cc.
 
 #include <gmock/gmock.h>
+#include <google/protobuf/util/message_differencer.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
 
 #include <atomic>
 #include <ctime>
+#include <functional>
 #include <map>
-#include <memory>
+#include <mutex>
 #include <regex>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "common/call.h"
-#include "common/errors.h"
-#include "common/executor.h"
-#include "common/jwt.h"
-#include "common/migrations.h"
-#include "common/mysql.h"
-#include "common/redis.h"
-#include "common/server.h"
-#include "support/test_env.h"
-#include "tickets/metrics.h"
-#include "tickets/mysql_store.h"
+#include "tickets/domain/sla_policy.h"
+#include "tickets/domain/workflow.h"
 #include "tickets/scanner.h"
+#include "tickets/test/rpc_test_support.h"
 
 namespace propdesk::tickets {
 namespace {
 
-using grpc::StatusCode;
+using std::chrono::system_clock;
+using test_support::Describe;
+using test_support::StatusCode;
+using test_support::Stub;
+using ::testing::ElementsAre;
+using ::testing::EndsWith;
+using ::testing::HasSubstr;
 
-constexpr char kSecret[] = "tickets-service-test-secret-0123456789abcdef";
 constexpr char kSiteA[] = "SZ01";
 constexpr char kSiteB[] = "SZ02";
 constexpr char kOtherGroupSite[] = "BJ01";
+constexpr char kListSite[] = "LS01";     // ListTickets filters: only that test's tickets
+constexpr char kPagingSite[] = "LS02";   // 205 tickets for the page-size cap
+constexpr char kPolicySite[] = "PL01";   // UpdateSlaPolicy versions
+constexpr char kRolesSite[] = "PL02";    // UpdateSlaPolicy roles
+constexpr char kSummarySite[] = "SM01";  // GetSlaSummary figures
 
-class TicketsServiceTest : public ::testing::Test {
+class TicketsServiceTest : public test_support::TicketsRpcTest {
  protected:
   static void SetUpTestSuite() {
-    pool_ = new common::MysqlPool(testing::FreshDatabase("tickets_svc", 16));
-    common::ApplyMigrations(*pool_,
-                            {{"common", PROPDESK_SOURCE_DIR "/services/common/migrations"},
-                             {"tickets", PROPDESK_SOURCE_DIR "/services/tickets/migrations"}});
-    common::RedisOptions redis_options = testing::SharedRedis(8);
-    redis_ = new common::RedisClient(redis_options);
-    store_ = new MysqlTicketStore();
-    pool_->WithTransaction([](common::MysqlConnection& tx) {
-      store_->UpsertSite(tx, {kSiteA, "g1", "SZ01", "Site A"});
-      store_->UpsertSite(tx, {kSiteB, "g1", "SZ02", "Site B"});
-      store_->UpsertSite(tx, {kOtherGroupSite, "g2", "BJ01", "Other group"});
-    });
-    executor_ = new common::BlockingExecutor(8, 1024);
-    common::JwtConfig jwt;
-    jwt.hs256_secret = kSecret;
-    jwt.audience = "propdesk";
-    verifier_ = new common::JwtVerifier(jwt);
-    registry_ = new prometheus::Registry();
-    metrics_ = new TicketsMetrics(*registry_);
-    service_ =
-        new TicketsServiceImpl({executor_, verifier_, nullptr}, *pool_, redis_, *store_, metrics_);
-    common::GrpcServerOptions options;
-    options.start_not_serving = false;
-    server_ = new common::GrpcServer(options, {service_}, nullptr);
-    channel_ = grpc::CreateChannel("127.0.0.1:" + std::to_string(server_->port()),
-                                   grpc::InsecureChannelCredentials());
+    StartHarness("tickets_svc", {{kSiteA, "g1", "SZ01", "Site A"},
+                                 {kSiteB, "g1", "SZ02", "Site B"},
+                                 {kOtherGroupSite, "g2", "BJ01", "Other group"},
+                                 {kListSite, "g1", "LS01", "List site"},
+                                 {kPagingSite, "g1", "LS02", "Paging site"},
+                                 {kPolicySite, "g1", "PL01", "Policy site"},
+                                 {kRolesSite, "g1", "PL02", "Roles site"},
+                                 {kSummarySite, "g1", "SM01", "Summary site"}});
   }
-
-  static void TearDownTestSuite() {
-    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
-    delete server_;
-    delete service_;
-    delete metrics_;
-    delete registry_;
-    delete executor_;
-    delete verifier_;
-    delete store_;
-    delete redis_;
-    delete pool_;
-  }
-
-  static std::string Token(std::vector<std::string> sites = {kSiteA, kSiteB},
-                           std::vector<std::string> roles = {"front_desk"}) {
-    const auto now = std::chrono::system_clock::now();
-    common::JwtClaims claims;
-    claims.subject = "staff-7";
-    claims.group = "g1";
-    claims.audience = "propdesk";
-    claims.sites = std::move(sites);
-    claims.roles = std::move(roles);
-    claims.issued_at = now - std::chrono::minutes(1);
-    claims.expires_at = now + std::chrono::hours(1);
-    return common::SignJwtHs256(claims, kSecret);
-  }
-
-  // One call with a valid token: fn(stub, context).
-  template <class Fn>
-  static grpc::Status Call(Fn fn, const std::string& token = Token()) {
-    auto stub = v1::TicketsService::NewStub(channel_);
-    grpc::ClientContext ctx;
-    ctx.AddMetadata("authorization", "Bearer " + token);
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    return fn(*stub, ctx);
-  }
-
-  static v1::CreateTicketRequest NewRequest(std::string unit, std::string site = kSiteA) {
-    v1::CreateTicketRequest r;
-    r.set_site_id(site);
-    r.set_kind(v1::TICKET_KIND_COMPLAINT);
-    r.set_channel(v1::TICKET_CHANNEL_PHONE);
-    r.set_category(v1::TICKET_CATEGORY_SERVICE_QUALITY);
-    r.set_unit(std::move(unit));
-    r.mutable_contact()->set_name("Ms Li");
-    r.mutable_contact()->set_phone("+86 138 0000 0000");
-    r.set_description("Corridor lights off on floor 3");
-    r.set_allow_duplicate(true);
-    return r;
-  }
-
-  static v1::Ticket Create(const v1::CreateTicketRequest& request) {
-    v1::CreateTicketResponse response;
-    const grpc::Status status =
-        Call([&](auto& stub, auto& ctx) { return stub.CreateTicket(&ctx, request, &response); });
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return response.ticket();
-  }
-
-  static int64_t CountRows(const std::string& sql) {
-    return pool_->WithTransaction([&](common::MysqlConnection& tx) {
-      auto rs = tx.Query(sql);
-      rs->next();
-      return static_cast<int64_t>(rs->getInt64(1));
-    });
-  }
+  static void TearDownTestSuite() { StopHarness(); }
 
   // The value of a counter with exactly these labels (0 when absent).
   static double CounterValue(const std::string& name,
                              const std::map<std::string, std::string>& labels) {
-    for (const prometheus::MetricFamily& family : registry_->Collect()) {
+    for (const prometheus::MetricFamily& family : harness().registry().Collect()) {
       if (family.name != name) continue;
       for (const prometheus::ClientMetric& metric : family.metric) {
         std::map<std::string, std::string> got;
@@ -153,65 +73,50 @@ class TicketsServiceTest : public ::testing::Test {
     return 0;
   }
 
-  static std::string Reason(const grpc::Status& status) {
-    common::ErrorInfoView info;
-    return common::ExtractErrorInfo(status, &info) ? info.reason : "";
-  }
-  static std::string Field(const grpc::Status& status) {
-    common::ErrorInfoView info;
-    if (!common::ExtractErrorInfo(status, &info)) return "";
-    auto it = info.metadata.find("field");
-    return it == info.metadata.end() ? "" : it->second;
+  // Ticket ids of a ListTickets answer, in order.
+  static std::vector<std::string> Ids(const v1::ListTicketsResponse& response) {
+    std::vector<std::string> ids;
+    for (const v1::Ticket& t : response.tickets()) ids.push_back(t.ticket_id());
+    return ids;
   }
 
-  static inline common::MysqlPool* pool_ = nullptr;
-  static inline common::RedisClient* redis_ = nullptr;
-  static inline MysqlTicketStore* store_ = nullptr;
-  static inline common::BlockingExecutor* executor_ = nullptr;
-  static inline common::JwtVerifier* verifier_ = nullptr;
-  static inline TicketsServiceImpl* service_ = nullptr;
-  static inline prometheus::Registry* registry_ = nullptr;
-  static inline TicketsMetrics* metrics_ = nullptr;
-  static inline common::GrpcServer* server_ = nullptr;
-  static inline std::shared_ptr<grpc::Channel> channel_;
+  static v1::SlaPolicy PolicyOf(const std::string& site, const std::string& token) {
+    v1::GetSlaPolicyRequest get;
+    get.set_site_id(site);
+    return Ok(&Stub::GetSlaPolicy, get, token).sla_policy();
+  }
 };
 
+// ---- create, read, list -------------------------------------------------------
+
 TEST_F(TicketsServiceTest, C5_CreateGetAndListWithKeysetPages) {
-  const std::string unit = "L-" + testing::UniqueSuffix().substr(0, 8);
+  const std::string unit = UniqueUnit("L");
   std::vector<std::string> ids;
-  for (int i = 0; i < 3; ++i) ids.push_back(Create(NewRequest(unit)).ticket_id());
+  for (int i = 0; i < 3; ++i) ids.push_back(Create(NewTicket(kSiteA, unit)).ticket_id());
 
   v1::GetTicketRequest get;
   get.set_site_id(kSiteA);
   get.set_ticket_id(ids[1]);
-  v1::GetTicketResponse got;
-  ASSERT_TRUE(Call([&](auto& stub, auto& ctx) { return stub.GetTicket(&ctx, get, &got); }).ok());
-  EXPECT_EQ(got.ticket().ticket_id(), ids[1]);
-  EXPECT_EQ(got.ticket().state(), v1::TICKET_STATE_OPEN);
-  EXPECT_EQ(got.ticket().owner_id(), "staff-7");
-  EXPECT_EQ(got.ticket().first_contact_owner_id(), "staff-7");
-  EXPECT_TRUE(got.ticket().has_contact_by());  // T-4: complaints get a contact deadline
-  EXPECT_TRUE(std::regex_match(got.ticket().record_number(), std::regex("TK-SZ01-\\d{9,}")))
-      << got.ticket().record_number();
+  const v1::Ticket got = Ok(&Stub::GetTicket, get).ticket();
+  EXPECT_EQ(got.ticket_id(), ids[1]);
+  EXPECT_EQ(got.state(), v1::TICKET_STATE_OPEN);
+  EXPECT_EQ(got.owner_id(), test_support::kStaff);
+  EXPECT_EQ(got.first_contact_owner_id(), test_support::kStaff);
+  EXPECT_TRUE(got.has_contact_by());  // T-4: complaints get a contact deadline
+  EXPECT_TRUE(std::regex_match(got.record_number(), std::regex("TK-SZ01-\\d{9,}")))
+      << got.record_number();
 
   // Newest first, two per page, across the unit filter.
   v1::ListTicketsRequest list;
   list.set_site_id(kSiteA);
   list.set_unit(unit);
   list.set_page_size(2);
-  v1::ListTicketsResponse page1;
-  ASSERT_TRUE(
-      Call([&](auto& stub, auto& ctx) { return stub.ListTickets(&ctx, list, &page1); }).ok());
-  ASSERT_EQ(page1.tickets_size(), 2);
-  EXPECT_EQ(page1.tickets(0).ticket_id(), ids[2]);
-  EXPECT_EQ(page1.tickets(1).ticket_id(), ids[1]);
+  const v1::ListTicketsResponse page1 = Ok(&Stub::ListTickets, list);
+  EXPECT_THAT(Ids(page1), ElementsAre(ids[2], ids[1]));
   ASSERT_FALSE(page1.next_page_token().empty());
   list.set_page_token(page1.next_page_token());
-  v1::ListTicketsResponse page2;
-  ASSERT_TRUE(
-      Call([&](auto& stub, auto& ctx) { return stub.ListTickets(&ctx, list, &page2); }).ok());
-  ASSERT_EQ(page2.tickets_size(), 1);
-  EXPECT_EQ(page2.tickets(0).ticket_id(), ids[0]);
+  const v1::ListTicketsResponse page2 = Ok(&Stub::ListTickets, list);
+  EXPECT_THAT(Ids(page2), ElementsAre(ids[0]));
   EXPECT_TRUE(page2.next_page_token().empty());
 }
 
@@ -232,23 +137,288 @@ TEST_F(TicketsServiceTest, BadInputIsInvalidArgumentAndWritesNothing) {
       {[](auto& r) { r.set_site_id(""); }, "site_id"},
   };
   for (const Case& c : cases) {
-    v1::CreateTicketRequest request = NewRequest("B-1");
+    v1::CreateTicketRequest request = NewTicket(kSiteA, "B-1");
     c.spoil(request);
     v1::CreateTicketResponse response;
-    const grpc::Status status =
-        Call([&](auto& stub, auto& ctx) { return stub.CreateTicket(&ctx, request, &response); });
+    const grpc::Status status = Rpc(&Stub::CreateTicket, request, &response);
     EXPECT_EQ(status.error_code(), StatusCode::INVALID_ARGUMENT) << c.field;
-    EXPECT_THAT(status.error_message(), ::testing::HasSubstr(c.field));
+    EXPECT_THAT(status.error_message(), HasSubstr(c.field));
   }
   EXPECT_EQ(CountRows("SELECT COUNT(*) FROM tickets"), tickets_before);
   EXPECT_EQ(CountRows("SELECT COUNT(*) FROM outbox"), outbox_before);
 }
 
+TEST_F(TicketsServiceTest, ListTicketsFiltersByEveryField) {
+  const std::string u1 = UniqueUnit("F1"), u2 = UniqueUnit("F2"), u3 = UniqueUnit("F3");
+  // t1: an open complaint whose contact deadline has passed (overdue).
+  const v1::Ticket t1 = Create(NewTicket(kListSite, u1));
+  SetDeadlineDue(t1, v1::DEADLINE_KIND_CONTACT, system_clock::now() - std::chrono::hours(2));
+  // t2: a facilities complaint dispatched to eng-ls (in progress).
+  v1::Ticket t2 = Create(NewTicket(kListSite, u2, v1::TICKET_KIND_COMPLAINT,
+                                   v1::TICKET_CATEGORY_FACILITIES_EQUIPMENT));
+  t2 = Assign(Acknowledge(t2), "eng-ls");
+  const system_clock::time_point mid = system_clock::now();
+  // t3: a repair of unit u1, acknowledged and transferred to staff-9.
+  v1::Ticket t3 = Acknowledge(Create(
+      NewTicket(kListSite, u1, v1::TICKET_KIND_REPAIR, v1::TICKET_CATEGORY_FACILITIES_EQUIPMENT)));
+  auto transfer = For<v1::TransferTicketRequest>(t3);
+  transfer.set_new_owner_id("staff-9");
+  transfer.set_reason("end of shift");
+  t3 = Ok(&Stub::TransferTicket, transfer).ticket();
+  // t4: an open inquiry.
+  const v1::Ticket t4 =
+      Create(NewTicket(kListSite, u3, v1::TICKET_KIND_INQUIRY, v1::TICKET_CATEGORY_OTHER));
+
+  auto list = [](const std::function<void(v1::ListTicketsRequest&)>& filter) {
+    v1::ListTicketsRequest r;
+    r.set_site_id(kListSite);
+    filter(r);
+    return Ids(Ok(&Stub::ListTickets, r));
+  };
+  const std::string i1 = t1.ticket_id(), i2 = t2.ticket_id(), i3 = t3.ticket_id(),
+                    i4 = t4.ticket_id();
+  EXPECT_THAT(list([](auto&) {}), ElementsAre(i4, i3, i2, i1));
+  EXPECT_THAT(list([](auto& r) { r.set_kind(v1::TICKET_KIND_REPAIR); }), ElementsAre(i3));
+  EXPECT_THAT(list([](auto& r) { r.add_states(v1::TICKET_STATE_IN_PROGRESS); }), ElementsAre(i2));
+  EXPECT_THAT(list([](auto& r) {
+                r.add_states(v1::TICKET_STATE_OPEN);
+                r.add_states(v1::TICKET_STATE_ACKNOWLEDGED);
+              }),
+              ElementsAre(i4, i3, i1));
+  EXPECT_THAT(list([](auto& r) { r.set_category(v1::TICKET_CATEGORY_FACILITIES_EQUIPMENT); }),
+              ElementsAre(i3, i2));
+  EXPECT_THAT(list([&](auto& r) { r.set_unit(u1); }), ElementsAre(i3, i1));
+  EXPECT_THAT(list([](auto& r) { r.set_assignee_id("eng-ls"); }), ElementsAre(i2));
+  EXPECT_THAT(list([](auto& r) { r.set_owner_id("staff-9"); }), ElementsAre(i3));
+  EXPECT_THAT(list([](auto& r) { r.set_owner_id(test_support::kStaff); }), ElementsAre(i4, i2, i1));
+  EXPECT_THAT(list([](auto& r) { r.set_overdue_only(true); }), ElementsAre(i1));
+  EXPECT_THAT(list([&](auto& r) { *r.mutable_created_after() = ProtoTime(mid); }),
+              ElementsAre(i4, i3));
+  EXPECT_THAT(list([&](auto& r) { *r.mutable_created_before() = ProtoTime(mid); }),
+              ElementsAre(i2, i1));
+  EXPECT_THAT(list([&](auto& r) {
+                r.set_kind(v1::TICKET_KIND_COMPLAINT);
+                r.set_unit(u1);
+              }),
+              ElementsAre(i1));
+
+  // Enum values that do not exist are rejected naming the field.
+  v1::ListTicketsRequest bad;
+  bad.set_site_id(kListSite);
+  bad.add_states(static_cast<v1::TicketState>(99));
+  v1::ListTicketsResponse out;
+  grpc::Status status = Rpc(&Stub::ListTickets, bad, &out);
+  EXPECT_EQ(status.error_code(), StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Field(status), "states");
+  bad.clear_states();
+  bad.set_kind(static_cast<v1::TicketKind>(42));
+  status = Rpc(&Stub::ListTickets, bad, &out);
+  EXPECT_EQ(status.error_code(), StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Field(status), "kind");
+}
+
+TEST_F(TicketsServiceTest, ListTicketsCapsThePageSizeAndRejectsBadTokens) {
+  // 205 tickets written straight through the store: the cap is about the
+  // answer's size, not about how the tickets came to be.
+  const domain::SlaSettings settings = domain::SlaSettings::Create(domain::DefaultSlaPolicy());
+  harness().pool().WithTransaction([&](common::MysqlConnection& tx) {
+    for (int i = 0; i < 205; ++i) {
+      domain::NewTicket input{.kind = domain::Kind::kInquiry,
+                              .category = domain::Category::kOther,
+                              .description = "paging " + std::to_string(i)};
+      const domain::Change change =
+          domain::OpenTicket(input, {"new", kPagingSite, "TK-LS02-P" + std::to_string(i)},
+                             {test_support::kStaff, system_clock::now()}, settings);
+      harness().store().Insert(tx, change);
+    }
+  });
+
+  v1::ListTicketsRequest list;
+  list.set_site_id(kPagingSite);
+  list.set_page_size(1000);  // more than the cap
+  const v1::ListTicketsResponse first = Ok(&Stub::ListTickets, list);
+  EXPECT_EQ(first.tickets_size(), 200);
+  ASSERT_FALSE(first.next_page_token().empty());
+  list.set_page_token(first.next_page_token());
+  const v1::ListTicketsResponse rest = Ok(&Stub::ListTickets, list);
+  EXPECT_EQ(rest.tickets_size(), 5);
+  EXPECT_TRUE(rest.next_page_token().empty());
+  std::set<std::string> all;
+  for (const auto* page : {&first, &rest}) {
+    for (const v1::Ticket& t : page->tickets()) all.insert(t.ticket_id());
+  }
+  EXPECT_EQ(all.size(), 205u);
+
+  list.clear_page_token();
+  list.set_page_size(0);  // the default
+  EXPECT_EQ(Ok(&Stub::ListTickets, list).tickets_size(), 50);
+
+  v1::ListTicketsResponse out;
+  list.set_page_size(-1);
+  grpc::Status status = Rpc(&Stub::ListTickets, list, &out);
+  EXPECT_EQ(status.error_code(), StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Field(status), "page_size");
+  list.set_page_size(10);
+  for (const char* token : {"not-a-token", "0", "-5", "12345678901234567890"}) {
+    list.set_page_token(token);
+    status = Rpc(&Stub::ListTickets, list, &out);
+    EXPECT_EQ(status.error_code(), StatusCode::INVALID_ARGUMENT) << token;
+    EXPECT_EQ(Field(status), "page_token") << token;
+  }
+}
+
+TEST_F(TicketsServiceTest, C3_ListTicketEventsGivesTheFullHistoryInOrder) {
+  v1::Ticket t = Assign(Acknowledge(Create(NewTicket(kSiteA, UniqueUnit("H")))), "eng-h");
+  auto note = For<v1::AddTicketNoteRequest>(t);
+  note.set_text("resident asked for a call before the visit");
+  Ok(&Stub::AddTicketNote, note);
+  auto commitment = For<v1::RecordCommitmentRequest>(t);
+  *commitment.mutable_commitment_at() = ProtoTime(system_clock::now() + std::chrono::hours(3));
+  Ok(&Stub::RecordCommitment, commitment);
+  t = Close(Callback(Resolve(t), 4));
+
+  // Pages of three: 3 + 3 + 2, the same as one page.
+  const std::vector<v1::TicketEvent> events = History(t, 3);
+  ASSERT_EQ(events.size(), 8u);
+  const std::vector<v1::TicketEvent> one_page = History(t);
+  ASSERT_EQ(one_page.size(), 8u);
+  std::vector<v1::TicketEventType> types;
+  for (size_t i = 0; i < events.size(); ++i) {
+    const v1::TicketEvent& e = events[i];
+    types.push_back(e.type());
+    EXPECT_EQ(e.sequence(), static_cast<int64_t>(i + 1));
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(e, one_page[i])) << i;
+    EXPECT_EQ(e.actor_id(), test_support::kStaff);  // C-3: who
+    if (i > 0) {
+      EXPECT_EQ(e.from_state(), events[i - 1].to_state()) << i;  // an unbroken chain
+      EXPECT_GE(e.event_time().seconds(), events[i - 1].event_time().seconds()) << i;
+    }
+  }
+  EXPECT_THAT(types,
+              ElementsAre(v1::TICKET_EVENT_TYPE_CREATED, v1::TICKET_EVENT_TYPE_ACKNOWLEDGED,
+                          v1::TICKET_EVENT_TYPE_ASSIGNED, v1::TICKET_EVENT_TYPE_NOTE_ADDED,
+                          v1::TICKET_EVENT_TYPE_COMMITMENT_RECORDED, v1::TICKET_EVENT_TYPE_RESOLVED,
+                          v1::TICKET_EVENT_TYPE_CALLBACK_RECORDED, v1::TICKET_EVENT_TYPE_CLOSED));
+  EXPECT_EQ(events[0].to_state(), v1::TICKET_STATE_OPEN);
+  EXPECT_EQ(events[7].to_state(), v1::TICKET_STATE_CLOSED);
+  EXPECT_EQ(events[2].details().at("assignee_id"), "eng-h");
+  EXPECT_EQ(events[3].details().at("text"), "resident asked for a call before the visit");
+  EXPECT_EQ(events[5].details().at("reply"), "We replaced the bulbs this afternoon.");
+  EXPECT_EQ(events[6].details().at("satisfaction"), "4");
+
+  auto bad = For<v1::ListTicketEventsRequest>(t);
+  bad.set_page_token("abc");
+  v1::ListTicketEventsResponse out;
+  const grpc::Status status = Rpc(&Stub::ListTicketEvents, bad, &out);
+  EXPECT_EQ(status.error_code(), StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Field(status), "page_token");
+}
+
+// ---- T-3, T-11 ------------------------------------------------------------------
+
+TEST_F(TicketsServiceTest, T3_IllegalTransitionIsFailedPreconditionNamingTheCurrentState) {
+  const v1::Ticket open = Create(NewTicket(kSiteA, UniqueUnit("IT")));
+  v1::CloseTicketResponse closed;
+  grpc::Status status = Rpc(&Stub::CloseTicket, For<v1::CloseTicketRequest>(open), &closed);
+  EXPECT_EQ(status.error_code(), StatusCode::FAILED_PRECONDITION) << Describe(status);
+  EXPECT_EQ(Reason(status), "ILLEGAL_TRANSITION");
+  EXPECT_EQ(Metadata(status, "current_state"), "open");
+  EXPECT_EQ(Metadata(status, "action"), "close");
+
+  auto resolve = For<v1::ResolveTicketRequest>(open);
+  resolve.set_reply("r");
+  resolve.set_cause("c");
+  resolve.set_result("r");
+  v1::ResolveTicketResponse resolved;
+  status = Rpc(&Stub::ResolveTicket, resolve, &resolved);
+  EXPECT_EQ(status.error_code(), StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(Metadata(status, "current_state"), "open");
+
+  const v1::Ticket acknowledged = Acknowledge(open);
+  v1::AcknowledgeTicketResponse again;
+  status = Rpc(&Stub::AcknowledgeTicket, For<v1::AcknowledgeTicketRequest>(acknowledged), &again);
+  EXPECT_EQ(status.error_code(), StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(Metadata(status, "current_state"), "acknowledged");
+  auto callback = For<v1::RecordCallbackRequest>(acknowledged);
+  callback.set_satisfaction(5);
+  v1::RecordCallbackResponse called;
+  status = Rpc(&Stub::RecordCallback, callback, &called);
+  EXPECT_EQ(status.error_code(), StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(Metadata(status, "current_state"), "acknowledged");
+  EXPECT_EQ(Metadata(status, "action"), "record_callback");
+
+  // The refused calls changed nothing.
+  EXPECT_EQ(Get(open).version(), acknowledged.version());
+  EXPECT_THAT(HistoryTypes(open),
+              ElementsAre(v1::TICKET_EVENT_TYPE_CREATED, v1::TICKET_EVENT_TYPE_ACKNOWLEDGED));
+}
+
+TEST_F(TicketsServiceTest, T11_SecondReportOfAnOpenFaultLinksToTheExistingTicket) {
+  const std::string unit = UniqueUnit("D");
+  v1::CreateTicketRequest report = NewTicket(kSiteA, unit);
+  report.set_allow_duplicate(false);
+  const v1::CreateTicketResponse first = Ok(&Stub::CreateTicket, report);
+  EXPECT_FALSE(first.linked_to_existing());
+
+  v1::CreateTicketRequest again = report;
+  again.set_channel(v1::TICKET_CHANNEL_WALK_IN);
+  again.mutable_contact()->set_name("Mr Wang");
+  again.mutable_contact()->set_phone("+86 139 1111 2222");
+  again.set_description("Still dark on floor 3");
+  const v1::CreateTicketResponse second = Ok(&Stub::CreateTicket, again);
+  EXPECT_TRUE(second.linked_to_existing());
+  EXPECT_EQ(second.ticket().ticket_id(), first.ticket().ticket_id());
+  EXPECT_EQ(second.ticket().duplicate_count(), 1);
+  EXPECT_EQ(second.ticket().contact().name(), "Ms Li");  // the first reporter stays the contact
+  EXPECT_EQ(CountRows("SELECT COUNT(*) FROM tickets WHERE unit = '" + unit + "'"), 1);
+  const std::vector<v1::TicketEvent> history = History(first.ticket());
+  ASSERT_EQ(history.size(), 2u);
+  EXPECT_EQ(history[1].type(), v1::TICKET_EVENT_TYPE_DUPLICATE_LINKED);
+  EXPECT_EQ(history[1].details().at("contact_name"), "Mr Wang");
+  EXPECT_EQ(history[1].details().at("description"), "Still dark on floor 3");
+  for (const auto& [key, value] : history[1].details()) {
+    EXPECT_THAT(value, ::testing::Not(HasSubstr("1111"))) << key;  // C-2: never the phone
+  }
+  EXPECT_EQ(CountOutbox("ticket.duplicate_linked", first.ticket().ticket_id()), 1);
+
+  // Another category or another kind: new tickets.
+  v1::CreateTicketRequest other_category = report;
+  other_category.set_category(v1::TICKET_CATEGORY_SERVICE_ATTITUDE);
+  v1::CreateTicketRequest other_kind = report;
+  other_kind.set_kind(v1::TICKET_KIND_REPAIR);
+  std::set<std::string> ids{first.ticket().ticket_id()};
+  for (const auto* request : {&other_category, &other_kind}) {
+    const v1::CreateTicketResponse created = Ok(&Stub::CreateTicket, *request);
+    EXPECT_FALSE(created.linked_to_existing());
+    ids.insert(created.ticket().ticket_id());
+  }
+  EXPECT_EQ(ids.size(), 3u);
+
+  // Once answered, a new report of the fault is news: a ticket of its own.
+  Resolve(Acknowledge(first.ticket()));
+  const v1::CreateTicketResponse after_reply = Ok(&Stub::CreateTicket, report);
+  EXPECT_FALSE(after_reply.linked_to_existing());
+  EXPECT_EQ(ids.count(after_reply.ticket().ticket_id()), 0u);
+  // The desk may open one anyway (allow_duplicate) ...
+  v1::CreateTicketRequest allowed = report;
+  allowed.set_allow_duplicate(true);
+  const v1::CreateTicketResponse forced = Ok(&Stub::CreateTicket, allowed);
+  EXPECT_FALSE(forced.linked_to_existing());
+  EXPECT_NE(forced.ticket().ticket_id(), after_reply.ticket().ticket_id());
+  // ... and later reports gather on the oldest open ticket of the fault.
+  const v1::CreateTicketResponse later = Ok(&Stub::CreateTicket, report);
+  EXPECT_TRUE(later.linked_to_existing());
+  EXPECT_EQ(later.ticket().ticket_id(), after_reply.ticket().ticket_id());
+  EXPECT_EQ(CountRows("SELECT COUNT(*) FROM tickets WHERE unit = '" + unit + "'"), 5);
+}
+
+// ---- concurrency and idempotency ------------------------------------------------
+
 TEST_F(TicketsServiceTest, C8_FiftyConcurrentIdenticalCreatesMakeOneTicket) {
   const std::map<std::string, std::string> labels{{"site", kSiteA}, {"kind", "complaint"}};
   const double created_before = CounterValue("propdesk_tickets_created_total", labels);
-  v1::CreateTicketRequest request = NewRequest("C8-" + testing::UniqueSuffix().substr(0, 8));
-  request.set_request_id("req-" + testing::UniqueSuffix());
+  v1::CreateTicketRequest request = NewTicket(kSiteA, UniqueUnit("C8"));
+  request.set_request_id("req-" + propdesk::testing::UniqueSuffix());
   std::vector<std::thread> threads;
   std::mutex mu;
   std::set<std::string> ids;
@@ -256,8 +426,7 @@ TEST_F(TicketsServiceTest, C8_FiftyConcurrentIdenticalCreatesMakeOneTicket) {
   for (int i = 0; i < 50; ++i) {
     threads.emplace_back([&] {
       v1::CreateTicketResponse response;
-      const grpc::Status status =
-          Call([&](auto& stub, auto& ctx) { return stub.CreateTicket(&ctx, request, &response); });
+      const grpc::Status status = Rpc(&Stub::CreateTicket, request, &response);
       if (status.ok()) {
         ++ok;
         std::lock_guard lock(mu);
@@ -277,35 +446,23 @@ TEST_F(TicketsServiceTest, C8_FiftyConcurrentIdenticalCreatesMakeOneTicket) {
   // Replays are not counted again.
   EXPECT_EQ(CounterValue("propdesk_tickets_created_total", labels), created_before + 1);
   EXPECT_EQ(CountRows("SELECT COUNT(*) FROM tickets WHERE unit = '" + request.unit() + "'"), 1);
-  EXPECT_EQ(CountRows("SELECT COUNT(*) FROM outbox WHERE event_type = 'ticket.created' AND "
-                      "aggregate_id = '" +
-                      *ids.begin() + "'"),
-            1);
+  EXPECT_EQ(CountOutbox("ticket.created", *ids.begin()), 1);
 }
 
 TEST_F(TicketsServiceTest, HundredConcurrentAssignsExactlyOneWins) {
-  const v1::Ticket created = Create(NewRequest("AS-1"));
-  v1::AcknowledgeTicketRequest ack;
-  ack.set_site_id(kSiteA);
-  ack.set_ticket_id(created.ticket_id());
-  v1::AcknowledgeTicketResponse acked;
-  ASSERT_TRUE(
-      Call([&](auto& stub, auto& ctx) { return stub.AcknowledgeTicket(&ctx, ack, &acked); }).ok());
-  const int64_t version = acked.ticket().version();
+  const v1::Ticket acked = Acknowledge(Create(NewTicket(kSiteA, "AS-1")));
+  const int64_t version = acked.version();
 
   std::atomic<int> ok{0}, conflicts{0}, other{0};
   std::vector<std::thread> threads;
   for (int i = 0; i < 100; ++i) {
     threads.emplace_back([&, i] {
-      v1::AssignTicketRequest assign;
-      assign.set_site_id(kSiteA);
-      assign.set_ticket_id(created.ticket_id());
+      auto assign = For<v1::AssignTicketRequest>(acked);
       assign.set_department("engineering");
       assign.set_assignee_id("eng-" + std::to_string(i));
       assign.set_expected_version(version);
       v1::AssignTicketResponse response;
-      const grpc::Status status =
-          Call([&](auto& stub, auto& ctx) { return stub.AssignTicket(&ctx, assign, &response); });
+      const grpc::Status status = Rpc(&Stub::AssignTicket, assign, &response);
       if (status.ok()) {
         ++ok;
       } else if (status.error_code() == StatusCode::ABORTED) {
@@ -319,67 +476,56 @@ TEST_F(TicketsServiceTest, HundredConcurrentAssignsExactlyOneWins) {
   EXPECT_EQ(ok.load(), 1);
   EXPECT_EQ(conflicts.load(), 99);
   EXPECT_EQ(other.load(), 0);
-  EXPECT_EQ(CountRows("SELECT version FROM tickets WHERE id = " + created.ticket_id()),
-            version + 1);
+  EXPECT_EQ(CountRows("SELECT version FROM tickets WHERE id = " + acked.ticket_id()), version + 1);
   EXPECT_EQ(CountRows("SELECT COUNT(*) FROM ticket_events WHERE type = 4 AND ticket_id = " +
-                      created.ticket_id()),
+                      acked.ticket_id()),
             1);
 }
 
+// ---- C-1 and roles -------------------------------------------------------------
+
 TEST_F(TicketsServiceTest, C1_OtherSiteTicketIsNotFound) {
-  const v1::Ticket ticket = Create(NewRequest("X-1", kSiteA));
+  const v1::Ticket ticket = Create(NewTicket(kSiteA, "X-1"));
 
   v1::GetTicketRequest get;
   get.set_site_id(kSiteB);
   get.set_ticket_id(ticket.ticket_id());
   v1::GetTicketResponse got;
-  const grpc::Status get_status =
-      Call([&](auto& stub, auto& ctx) { return stub.GetTicket(&ctx, get, &got); });
-  EXPECT_EQ(get_status.error_code(), StatusCode::NOT_FOUND);
-
-  v1::AcknowledgeTicketRequest ack;
-  ack.set_site_id(kSiteB);
-  ack.set_ticket_id(ticket.ticket_id());
-  v1::AcknowledgeTicketResponse acked;
-  EXPECT_EQ(Call([&](auto& stub, auto& ctx) {
-              return stub.AcknowledgeTicket(&ctx, ack, &acked);
-            }).error_code(),
-            StatusCode::NOT_FOUND);
+  EXPECT_EQ(Rpc(&Stub::GetTicket, get, &got).error_code(), StatusCode::NOT_FOUND);
 
   // A site of another group is indistinguishable from a missing one.
   get.set_site_id(kOtherGroupSite);
-  const grpc::Status other_group =
-      Call([&](auto& stub, auto& ctx) { return stub.GetTicket(&ctx, get, &got); });
+  const grpc::Status other_group = Rpc(&Stub::GetTicket, get, &got);
   EXPECT_EQ(other_group.error_code(), StatusCode::NOT_FOUND);
   EXPECT_EQ(Reason(other_group), "SITE_NOT_FOUND");
   get.set_site_id("NOPE");
-  EXPECT_EQ(
-      Call([&](auto& stub, auto& ctx) { return stub.GetTicket(&ctx, get, &got); }).error_code(),
-      StatusCode::NOT_FOUND);
+  EXPECT_EQ(Rpc(&Stub::GetTicket, get, &got).error_code(), StatusCode::NOT_FOUND);
+  // So is a site of the group the caller is not granted.
+  get.set_site_id(kSiteA);
+  const grpc::Status not_granted =
+      Rpc(&Stub::GetTicket, get, &got, Token({kSiteB}, {"front_desk"}));
+  EXPECT_EQ(not_granted.error_code(), StatusCode::NOT_FOUND);
+  EXPECT_EQ(Reason(not_granted), "SITE_NOT_FOUND");
 
   // Every transition addressed through site B answers NOT_FOUND.
   const std::string id = ticket.ticket_id();
-  auto expect_not_found = [&](const char* rpc, auto invoke) {
-    EXPECT_EQ(Call(invoke).error_code(), StatusCode::NOT_FOUND) << rpc;
-  };
-#define PROPDESK_OTHER_SITE(Rpc, Setup)               \
-  expect_not_found(#Rpc, [&](auto& stub, auto& ctx) { \
-    v1::Rpc##Request r;                               \
-    r.set_site_id(kSiteB);                            \
-    r.set_ticket_id(id);                              \
-    Setup;                                            \
-    v1::Rpc##Response out;                            \
-    return stub.Rpc(&ctx, r, &out);                   \
-  })
+  const std::time_t now = std::time(nullptr);
+#define PROPDESK_OTHER_SITE(Method, Setup)                                                 \
+  {                                                                                        \
+    v1::Method##Request r;                                                                 \
+    r.set_site_id(kSiteB);                                                                 \
+    r.set_ticket_id(id);                                                                   \
+    Setup;                                                                                 \
+    v1::Method##Response out;                                                              \
+    EXPECT_EQ(Rpc(&Stub::Method, r, &out).error_code(), StatusCode::NOT_FOUND) << #Method; \
+  }
   PROPDESK_OTHER_SITE(ListTicketEvents, );
+  PROPDESK_OTHER_SITE(AcknowledgeTicket, );
   PROPDESK_OTHER_SITE(AssignTicket, r.set_department("eng"); r.set_assignee_id("e1"));
   PROPDESK_OTHER_SITE(TransferTicket, r.set_new_owner_id("s2"); r.set_reason("shift"));
-  PROPDESK_OTHER_SITE(RecordCommitment,
-                      r.mutable_commitment_at()->set_seconds(std::time(nullptr) + 3600));
-  PROPDESK_OTHER_SITE(ScheduleAppointment,
-                      r.mutable_appointment_at()->set_seconds(std::time(nullptr) + 3600));
-  PROPDESK_OTHER_SITE(RescheduleAppointment,
-                      r.mutable_appointment_at()->set_seconds(std::time(nullptr) + 7200);
+  PROPDESK_OTHER_SITE(RecordCommitment, r.mutable_commitment_at()->set_seconds(now + 3600));
+  PROPDESK_OTHER_SITE(ScheduleAppointment, r.mutable_appointment_at()->set_seconds(now + 3600));
+  PROPDESK_OTHER_SITE(RescheduleAppointment, r.mutable_appointment_at()->set_seconds(now + 7200);
                       r.set_reason("r"); r.set_resident_notice("n"));
   PROPDESK_OTHER_SITE(RecordArrival, );
   PROPDESK_OTHER_SITE(ResolveTicket, r.set_reply("done"); r.set_cause("c"); r.set_result("r"));
@@ -396,80 +542,106 @@ TEST_F(TicketsServiceTest, C1_OtherSiteTicketIsNotFound) {
             ticket.version());
 }
 
-TEST_F(TicketsServiceTest, T9_ResolveAndSatisfiedCallbackEmitOutboxEvents) {
-  const v1::Ticket created = Create(NewRequest("W-1"));
-  const std::string id = created.ticket_id();
-  auto ack_status = Call([&](auto& stub, auto& ctx) {
-    v1::AcknowledgeTicketRequest r;
-    r.set_site_id(kSiteA);
-    r.set_ticket_id(id);
-    v1::AcknowledgeTicketResponse out;
-    return stub.AcknowledgeTicket(&ctx, r, &out);
-  });
-  ASSERT_TRUE(ack_status.ok()) << ack_status.error_message();
+TEST_F(TicketsServiceTest, Roles_AuditorsReadEverythingButChangeNothing) {
+  const v1::Ticket ticket = Create(NewTicket(kSiteA, UniqueUnit("AU")));
+  const std::string auditor = Token({"*"}, {"auditor"}, "auditor-1");
 
-  v1::ResolveTicketRequest resolve;
-  resolve.set_site_id(kSiteA);
-  resolve.set_ticket_id(id);
-  resolve.set_cause("bulb failure");
-  resolve.set_result("bulbs replaced");
-  v1::ResolveTicketResponse resolved;
-  // T-10: no reply to the resident → rejected, naming the field.
-  const grpc::Status no_reply =
-      Call([&](auto& stub, auto& ctx) { return stub.ResolveTicket(&ctx, resolve, &resolved); });
-  EXPECT_EQ(no_reply.error_code(), StatusCode::INVALID_ARGUMENT);
-  EXPECT_EQ(Field(no_reply), "reply");
-  resolve.set_reply("We replaced the bulbs this afternoon.");
-  const grpc::Status resolve_status =
-      Call([&](auto& stub, auto& ctx) { return stub.ResolveTicket(&ctx, resolve, &resolved); });
-  ASSERT_TRUE(resolve_status.ok()) << resolve_status.error_message();
-  EXPECT_EQ(resolved.ticket().state(), v1::TICKET_STATE_RESOLVED);
+  // Reads of every kind pass, on every site of the group (C-1).
+  EXPECT_EQ(Ok(&Stub::GetTicket, For<v1::GetTicketRequest>(ticket), auditor).ticket().ticket_id(),
+            ticket.ticket_id());
+  v1::ListTicketsRequest list;
+  list.set_site_id(kSiteA);
+  list.set_unit(ticket.unit());
+  EXPECT_EQ(Ok(&Stub::ListTickets, list, auditor).tickets_size(), 1);
+  EXPECT_EQ(
+      Ok(&Stub::ListTicketEvents, For<v1::ListTicketEventsRequest>(ticket), auditor).events_size(),
+      1);
+  v1::GetSlaPolicyRequest policy;
+  policy.set_site_id(kSiteB);
+  Ok(&Stub::GetSlaPolicy, policy, auditor);
+  v1::GetSlaSummaryRequest summary;
+  summary.set_site_id(kSiteA);
+  *summary.mutable_start_time() = ProtoTime(system_clock::now() - std::chrono::hours(1));
+  *summary.mutable_end_time() = ProtoTime(system_clock::now());
+  Ok(&Stub::GetSlaSummary, summary, auditor);
 
-  v1::RecordCallbackRequest callback;
-  callback.set_site_id(kSiteA);
-  callback.set_ticket_id(id);
-  callback.set_satisfaction(5);
-  v1::RecordCallbackResponse called;
-  const grpc::Status callback_status =
-      Call([&](auto& stub, auto& ctx) { return stub.RecordCallback(&ctx, callback, &called); });
-  ASSERT_TRUE(callback_status.ok()) << callback_status.error_message();
-  EXPECT_EQ(called.ticket().state(), v1::TICKET_STATE_CALLBACK_DONE);
-  EXPECT_EQ(called.ticket().callback().satisfaction(), 5);
+  // Writes are refused as read-only, and write nothing.
+  const int64_t tickets_before = CountRows("SELECT COUNT(*) FROM tickets");
+  v1::CreateTicketResponse created;
+  grpc::Status status =
+      Rpc(&Stub::CreateTicket, NewTicket(kSiteA, UniqueUnit("AU")), &created, auditor);
+  EXPECT_EQ(status.error_code(), StatusCode::PERMISSION_DENIED) << Describe(status);
+  EXPECT_EQ(Reason(status), "READ_ONLY_ROLE");
+  v1::AcknowledgeTicketResponse acked;
+  status =
+      Rpc(&Stub::AcknowledgeTicket, For<v1::AcknowledgeTicketRequest>(ticket), &acked, auditor);
+  EXPECT_EQ(status.error_code(), StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Reason(status), "READ_ONLY_ROLE");
+  auto note = For<v1::AddTicketNoteRequest>(ticket);
+  note.set_text("audited");
+  v1::AddTicketNoteResponse noted;
+  status = Rpc(&Stub::AddTicketNote, note, &noted, auditor);
+  EXPECT_EQ(status.error_code(), StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(CountRows("SELECT COUNT(*) FROM tickets"), tickets_before);
+  EXPECT_EQ(Get(ticket).version(), ticket.version());
 
-  for (const char* type :
-       {"ticket.created", "ticket.acknowledged", "ticket.resolved", "ticket.callback_recorded"}) {
-    EXPECT_EQ(CountRows(std::string("SELECT COUNT(*) FROM outbox WHERE event_type = '") + type +
-                        "' AND aggregate_id = '" + id + "'"),
-              1)
-        << type;
-  }
-  v1::ListTicketEventsRequest events;
-  events.set_site_id(kSiteA);
-  events.set_ticket_id(id);
-  v1::ListTicketEventsResponse history;
-  ASSERT_TRUE(Call([&](auto& stub, auto& ctx) {
-                return stub.ListTicketEvents(&ctx, events, &history);
-              }).ok());
-  ASSERT_EQ(history.events_size(), 4);
-  EXPECT_EQ(history.events(0).type(), v1::TICKET_EVENT_TYPE_CREATED);
-  EXPECT_EQ(history.events(3).type(), v1::TICKET_EVENT_TYPE_CALLBACK_RECORDED);
+  // Any role with write access to the site works a ticket (C-6: whoever
+  // receives it first); the history names who did what.
+  const v1::Ticket by_engineer =
+      Ok(&Stub::AcknowledgeTicket, For<v1::AcknowledgeTicketRequest>(ticket),
+         Token({kSiteA}, {"engineer"}, "eng-3"))
+          .ticket();
+  EXPECT_EQ(by_engineer.state(), v1::TICKET_STATE_ACKNOWLEDGED);
+  Ok(&Stub::AddTicketNote, note, Token({kSiteA}, {"security"}, "sec-1"));
+  const std::vector<v1::TicketEvent> history = History(ticket);
+  ASSERT_EQ(history.size(), 3u);
+  EXPECT_EQ(history[1].actor_id(), "eng-3");
+  EXPECT_EQ(history[2].actor_id(), "sec-1");
 }
+
+TEST_F(TicketsServiceTest, Roles_OnlyCsAdminsSiteManagersAndGroupAdminsChangeTheSlaPolicy) {
+  v1::UpdateSlaPolicyRequest update;
+  update.set_site_id(kRolesSite);
+  *update.mutable_sla_policy() = PolicyOf(kRolesSite, DeskToken());
+  update.mutable_sla_policy()->set_unit_count(120);
+  v1::UpdateSlaPolicyResponse updated;
+
+  for (const char* role : {"front_desk", "supervisor", "engineer", "duty_manager", "finance"}) {
+    const grpc::Status status =
+        Rpc(&Stub::UpdateSlaPolicy, update, &updated, Token({kRolesSite}, {role}));
+    EXPECT_EQ(status.error_code(), StatusCode::PERMISSION_DENIED) << role;
+    EXPECT_EQ(Reason(status), "ROLE_NOT_ALLOWED") << role;
+    EXPECT_EQ(Metadata(status, "allowed_roles"), "cs_admin, site_manager, group_admin") << role;
+    EXPECT_THAT(status.error_message(), HasSubstr("site_manager")) << role;
+  }
+  const grpc::Status auditor =
+      Rpc(&Stub::UpdateSlaPolicy, update, &updated, Token({"*"}, {"auditor"}));
+  EXPECT_EQ(auditor.error_code(), StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Reason(auditor), "READ_ONLY_ROLE");
+  EXPECT_EQ(PolicyOf(kRolesSite, DeskToken()).version(), 0);  // nothing written
+  EXPECT_EQ(CountOutbox("ticket.sla_policy_updated", kRolesSite), 0);
+
+  int64_t version = 0;
+  for (const auto& token : {Token({kRolesSite}, {"cs_admin"}),
+                            Token({kRolesSite}, {"site_manager"}), Token({"*"}, {"group_admin"})}) {
+    const v1::UpdateSlaPolicyResponse ok = Ok(&Stub::UpdateSlaPolicy, update, token);
+    EXPECT_EQ(ok.sla_policy().version(), ++version);
+  }
+  EXPECT_EQ(CountOutbox("ticket.sla_policy_updated", kRolesSite), 3);
+}
+
+// ---- site SLA policy and summary --------------------------------------------------
 
 TEST_F(TicketsServiceTest, C7_SitePolicyUpdateIsCheckedVersionedAndUsed) {
   const std::string manager = Token({kSiteB}, {"site_manager"});
-  v1::GetSlaPolicyRequest get;
-  get.set_site_id(kSiteB);
-  v1::GetSlaPolicyResponse defaults;
-  ASSERT_TRUE(
-      Call([&](auto& stub, auto& ctx) { return stub.GetSlaPolicy(&ctx, get, &defaults); }, manager)
-          .ok());
-  EXPECT_EQ(defaults.sla_policy().version(), 0);
-  EXPECT_GT(defaults.sla_policy().rules_size(), 0);
+  const v1::SlaPolicy defaults = PolicyOf(kSiteB, manager);
+  EXPECT_EQ(defaults.version(), 0);
+  EXPECT_GT(defaults.rules_size(), 0);
 
   // Complaints at site B: contact within 30 minutes instead of 2 hours.
   v1::UpdateSlaPolicyRequest update;
   update.set_site_id(kSiteB);
-  *update.mutable_sla_policy() = defaults.sla_policy();
+  *update.mutable_sla_policy() = defaults;
   for (v1::DeadlineRule& rule : *update.mutable_sla_policy()->mutable_rules()) {
     if (rule.kind() == v1::TICKET_KIND_COMPLAINT && rule.has_contact_within()) {
       rule.mutable_contact_within()->set_seconds(30 * 60);
@@ -477,80 +649,232 @@ TEST_F(TicketsServiceTest, C7_SitePolicyUpdateIsCheckedVersionedAndUsed) {
   }
   v1::UpdateSlaPolicyResponse updated;
   // The front desk may not change site settings.
-  EXPECT_EQ(Call([&](auto& stub, auto& ctx) {
-              return stub.UpdateSlaPolicy(&ctx, update, &updated);
-            }).error_code(),
+  EXPECT_EQ(Rpc(&Stub::UpdateSlaPolicy, update, &updated).error_code(),
             StatusCode::PERMISSION_DENIED);
   // A rule without a kind is rejected naming its path.
   v1::UpdateSlaPolicyRequest bad = update;
   bad.mutable_sla_policy()->mutable_rules(0)->set_kind(v1::TICKET_KIND_UNSPECIFIED);
-  const grpc::Status bad_status = Call(
-      [&](auto& stub, auto& ctx) { return stub.UpdateSlaPolicy(&ctx, bad, &updated); }, manager);
+  const grpc::Status bad_status = Rpc(&Stub::UpdateSlaPolicy, bad, &updated, manager);
   EXPECT_EQ(bad_status.error_code(), StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(Field(bad_status), "sla_policy.rules[0].kind");
 
-  const grpc::Status ok = Call(
-      [&](auto& stub, auto& ctx) { return stub.UpdateSlaPolicy(&ctx, update, &updated); }, manager);
-  ASSERT_TRUE(ok.ok()) << ok.error_message();
-  EXPECT_EQ(updated.sla_policy().version(), 1);
+  EXPECT_EQ(Ok(&Stub::UpdateSlaPolicy, update, manager).sla_policy().version(), 1);
   // A stale expected_version loses.
-  update.set_expected_version(0 + 5);
-  EXPECT_EQ(
-      Call([&](auto& stub, auto& ctx) { return stub.UpdateSlaPolicy(&ctx, update, &updated); },
-           manager)
-          .error_code(),
-      StatusCode::ABORTED);
+  update.set_expected_version(5);
+  EXPECT_EQ(Rpc(&Stub::UpdateSlaPolicy, update, &updated, manager).error_code(),
+            StatusCode::ABORTED);
 
-  const v1::Ticket ticket = Create(NewRequest("P-1", kSiteB));
+  const v1::Ticket ticket = Create(NewTicket(kSiteB, "P-1"));
   const auto contact_within = ticket.contact_by().seconds() - ticket.create_time().seconds();
   EXPECT_NEAR(static_cast<double>(contact_within), 30 * 60, 1);
 }
 
+TEST_F(TicketsServiceTest, C7_SlaPolicyIsPerSiteVersionedAndBadPoliciesWriteNothing) {
+  const std::string manager = Token({kPolicySite}, {"site_manager"}, "mgr-1");
+  const v1::SlaPolicy defaults = PolicyOf(kPolicySite, manager);
+  EXPECT_EQ(defaults.version(), 0);
+  EXPECT_EQ(defaults.duplicate_window().seconds(), 72 * 3600);  // T-11 default
+
+  v1::UpdateSlaPolicyRequest update;
+  update.set_site_id(kPolicySite);
+  *update.mutable_sla_policy() = defaults;
+  update.mutable_sla_policy()->set_unit_count(300);
+  update.mutable_sla_policy()->mutable_duplicate_window()->set_seconds(3600);
+  const v1::SlaPolicy v1_policy = Ok(&Stub::UpdateSlaPolicy, update, manager).sla_policy();
+  EXPECT_EQ(v1_policy.version(), 1);
+  EXPECT_EQ(v1_policy.site_id(), kPolicySite);
+  EXPECT_EQ(v1_policy.updated_by(), "mgr-1");
+
+  const v1::SlaPolicy read = PolicyOf(kPolicySite, DeskToken());
+  EXPECT_EQ(read.version(), 1);
+  EXPECT_EQ(read.unit_count(), 300);
+  EXPECT_EQ(read.duplicate_window().seconds(), 3600);
+  EXPECT_EQ(read.updated_by(), "mgr-1");
+
+  // Optimistic: the version read is the version replaced.
+  update.set_expected_version(1);
+  update.mutable_sla_policy()->set_unit_count(301);
+  EXPECT_EQ(Ok(&Stub::UpdateSlaPolicy, update, manager).sla_policy().version(), 2);
+  v1::UpdateSlaPolicyResponse out;
+  const grpc::Status stale = Rpc(&Stub::UpdateSlaPolicy, update, &out, manager);
+  EXPECT_EQ(stale.error_code(), StatusCode::ABORTED);
+  EXPECT_EQ(Reason(stale), "VERSION_MISMATCH");
+  EXPECT_EQ(Metadata(stale, "current_version"), "2");
+
+  // Bad policies are refused naming the field, before anything is written.
+  struct Case {
+    std::function<void(v1::SlaPolicy&)> spoil;
+    std::string field_suffix;
+  };
+  const std::vector<Case> cases = {
+      {[](auto& p) { p.mutable_duplicate_window()->set_seconds(-5); }, "duplicate_window"},
+      {[](auto& p) { p.set_unit_count(-1); }, "unit_count"},
+      {[](auto& p) { p.mutable_calendar()->set_time_zone("Mars/Olympus_Mons"); }, "time_zone"},
+      {[](auto& p) { p.mutable_rules(0)->mutable_contact_within()->set_seconds(-60); },
+       "contact_within"},
+  };
+  for (const Case& c : cases) {
+    v1::UpdateSlaPolicyRequest bad = update;
+    bad.set_expected_version(0);
+    c.spoil(*bad.mutable_sla_policy());
+    const grpc::Status status = Rpc(&Stub::UpdateSlaPolicy, bad, &out, manager);
+    EXPECT_EQ(status.error_code(), StatusCode::INVALID_ARGUMENT) << c.field_suffix;
+    EXPECT_THAT(Field(status), EndsWith(c.field_suffix));
+  }
+  const v1::SlaPolicy after = PolicyOf(kPolicySite, DeskToken());
+  EXPECT_EQ(after.version(), 2);
+  EXPECT_EQ(after.unit_count(), 301);
+  EXPECT_EQ(CountOutbox("ticket.sla_policy_updated", kPolicySite), 2);
+
+  // Per site: the others still have the defaults.
+  const v1::SlaPolicy other = PolicyOf(kSiteA, DeskToken());
+  EXPECT_EQ(other.version(), 0);
+  EXPECT_EQ(other.unit_count(), 0);
+}
+
+TEST_F(TicketsServiceTest, T9_SlaSummaryFiguresMatchTheTicketsOfThePeriod) {
+  const system_clock::time_point start = system_clock::now() - std::chrono::hours(1);
+  // 200 units served: the valid-complaint rate's denominator.
+  v1::UpdateSlaPolicyRequest update;
+  update.set_site_id(kSummarySite);
+  const std::string manager = Token({kSummarySite}, {"site_manager"});
+  *update.mutable_sla_policy() = PolicyOf(kSummarySite, manager);
+  update.mutable_sla_policy()->set_unit_count(200);
+  Ok(&Stub::UpdateSlaPolicy, update, manager);
+
+  auto complaint = [] { return Create(NewTicket(kSummarySite, UniqueUnit("S"))); };
+  // A: valid complaint, called back satisfied (5) → callback_done.
+  Callback(Resolve(Acknowledge(complaint()), /*valid_complaint=*/true), 5);
+  // B: unsatisfied callback (2) → reopened, in progress (T-9).
+  const v1::Ticket b = Callback(Resolve(Assign(Acknowledge(complaint()), "eng-s")), 2);
+  ASSERT_EQ(b.state(), v1::TICKET_STATE_IN_PROGRESS);
+  // C: resolved complaint, callback owed.
+  Resolve(Acknowledge(complaint()));
+  // D: resolved repair, callback owed.
+  Resolve(Acknowledge(Create(NewTicket(kSummarySite, UniqueUnit("S"), v1::TICKET_KIND_REPAIR,
+                                       v1::TICKET_CATEGORY_FACILITIES_EQUIPMENT))));
+  // E: contacted after its contact deadline: one breach (T-4, T-8).
+  const v1::Ticket e = complaint();
+  SetDeadlineDue(e, v1::DEADLINE_KIND_CONTACT, system_clock::now() - std::chrono::minutes(5));
+  ASSERT_EQ(Acknowledge(e).breach_count(), 1);
+  // F: an open inquiry with a reply committed within the hour (T-5).
+  const v1::Ticket f = Create(
+      NewTicket(kSummarySite, UniqueUnit("S"), v1::TICKET_KIND_INQUIRY, v1::TICKET_CATEGORY_OTHER));
+  auto commitment = For<v1::RecordCommitmentRequest>(f);
+  *commitment.mutable_commitment_at() = ProtoTime(system_clock::now() + std::chrono::minutes(30));
+  Ok(&Stub::RecordCommitment, commitment);
+  // G: called back (4) and closed: no longer open.
+  Close(Callback(Resolve(Acknowledge(complaint())), 4));
+
+  v1::GetSlaSummaryRequest request;
+  request.set_site_id(kSummarySite);
+  *request.mutable_start_time() = ProtoTime(start);
+  *request.mutable_end_time() = ProtoTime(system_clock::now() + std::chrono::hours(24 * 30));
+  const v1::SlaSummary s = Ok(&Stub::GetSlaSummary, request).summary();
+
+  std::map<v1::TicketState, int64_t> by_state;
+  for (const v1::StateCount& c : s.open_by_state()) by_state[c.state()] = c.count();
+  EXPECT_EQ(by_state, (std::map<v1::TicketState, int64_t>{{v1::TICKET_STATE_OPEN, 1},
+                                                          {v1::TICKET_STATE_ACKNOWLEDGED, 1},
+                                                          {v1::TICKET_STATE_IN_PROGRESS, 1},
+                                                          {v1::TICKET_STATE_RESOLVED, 2},
+                                                          {v1::TICKET_STATE_CALLBACK_DONE, 1}}));
+  std::map<v1::TicketKind, int64_t> by_kind;
+  for (const v1::KindCount& c : s.open_by_kind()) by_kind[c.kind()] = c.count();
+  EXPECT_EQ(by_kind, (std::map<v1::TicketKind, int64_t>{{v1::TICKET_KIND_COMPLAINT, 4},
+                                                        {v1::TICKET_KIND_REPAIR, 1},
+                                                        {v1::TICKET_KIND_INQUIRY, 1}}));
+  EXPECT_EQ(s.breached_count(), 1);            // E
+  EXPECT_EQ(s.due_within_next_hour(), 1);      // F's commitment
+  EXPECT_EQ(s.callbacks_due(), 5);             // A, B, C, D, G
+  EXPECT_EQ(s.callbacks_done(), 3);            // A, B, G
+  EXPECT_EQ(s.callback_rate_bp(), 6000);       // 3 / 5
+  EXPECT_EQ(s.complaints_received(), 5);       // A, B, C, E, G
+  EXPECT_EQ(s.valid_complaints(), 1);          // A
+  EXPECT_EQ(s.valid_complaint_rate_bp(), 50);  // 1 / 200 units
+  EXPECT_EQ(s.satisfaction_responses(), 3);
+  EXPECT_EQ(s.mean_satisfaction_hundredths(), 367);  // (5 + 2 + 4) / 3, half up
+
+  // A period before all of it counts none of the period's figures.
+  request.set_site_id(kSummarySite);
+  *request.mutable_start_time() = ProtoTime(start - std::chrono::hours(48));
+  *request.mutable_end_time() = ProtoTime(start - std::chrono::hours(24));
+  const v1::SlaSummary before = Ok(&Stub::GetSlaSummary, request).summary();
+  EXPECT_EQ(before.complaints_received(), 0);
+  EXPECT_EQ(before.callbacks_due(), 0);
+  EXPECT_EQ(before.satisfaction_responses(), 0);
+  EXPECT_EQ(before.callback_rate_bp(), 10000);  // nothing due, nothing missed
+
+  // The period must be given and be forwards.
+  v1::GetSlaSummaryResponse out;
+  request.clear_start_time();
+  grpc::Status status = Rpc(&Stub::GetSlaSummary, request, &out);
+  EXPECT_EQ(status.error_code(), StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Field(status), "start_time");
+  *request.mutable_start_time() = request.end_time();
+  status = Rpc(&Stub::GetSlaSummary, request, &out);
+  EXPECT_EQ(status.error_code(), StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Field(status), "end_time");
+}
+
+// ---- outbox and scanner ------------------------------------------------------------
+
+TEST_F(TicketsServiceTest, T9_ResolveAndSatisfiedCallbackEmitOutboxEvents) {
+  const v1::Ticket acked = Acknowledge(Create(NewTicket(kSiteA, "W-1")));
+  const std::string id = acked.ticket_id();
+
+  auto resolve = For<v1::ResolveTicketRequest>(acked);
+  resolve.set_cause("bulb failure");
+  resolve.set_result("bulbs replaced");
+  v1::ResolveTicketResponse resolved;
+  // T-10: no reply to the resident → rejected, naming the field.
+  const grpc::Status no_reply = Rpc(&Stub::ResolveTicket, resolve, &resolved);
+  EXPECT_EQ(no_reply.error_code(), StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Field(no_reply), "reply");
+  resolve.set_reply("We replaced the bulbs this afternoon.");
+  EXPECT_EQ(Ok(&Stub::ResolveTicket, resolve).ticket().state(), v1::TICKET_STATE_RESOLVED);
+
+  const v1::Ticket called = Callback(acked, 5);
+  EXPECT_EQ(called.state(), v1::TICKET_STATE_CALLBACK_DONE);
+  EXPECT_EQ(called.callback().satisfaction(), 5);
+
+  for (const char* type :
+       {"ticket.created", "ticket.acknowledged", "ticket.resolved", "ticket.callback_recorded"}) {
+    EXPECT_EQ(CountOutbox(type, id), 1) << type;
+  }
+  EXPECT_THAT(HistoryTypes(acked),
+              ElementsAre(v1::TICKET_EVENT_TYPE_CREATED, v1::TICKET_EVENT_TYPE_ACKNOWLEDGED,
+                          v1::TICKET_EVENT_TYPE_RESOLVED, v1::TICKET_EVENT_TYPE_CALLBACK_RECORDED));
+}
+
 TEST_F(TicketsServiceTest, T8_ScannerRecordsBreachWithinFiveSecondsOnceWithTwoScanners) {
-  const v1::Ticket ticket = Create(NewRequest("SC-1"));
+  const v1::Ticket ticket = Create(NewTicket(kSiteA, "SC-1"));
   // Bring the contact deadline (T-4, 2 h by default) to one second from now.
-  const int64_t due_us =
-      std::chrono::duration_cast<std::chrono::microseconds>(
-          (std::chrono::system_clock::now() + std::chrono::seconds(1)).time_since_epoch())
-          .count();
-  pool_->WithTransaction([&](common::MysqlConnection& tx) {
-    tx.Execute(
-        "UPDATE ticket_deadlines SET due_at_us = ? WHERE ticket_id = ? AND kind = ?",
-        {due_us, int64_t{std::stoll(ticket.ticket_id())}, int64_t{v1::DEADLINE_KIND_CONTACT}});
-  });
-  DeadlineScanner first(*pool_, *store_, std::chrono::milliseconds(200));
-  DeadlineScanner second(*pool_, *store_, std::chrono::milliseconds(200));
+  const system_clock::time_point due = system_clock::now() + std::chrono::seconds(1);
+  SetDeadlineDue(ticket, v1::DEADLINE_KIND_CONTACT, due);
+  DeadlineScanner first(harness().pool(), harness().store(), std::chrono::milliseconds(200));
+  DeadlineScanner second(harness().pool(), harness().store(), std::chrono::milliseconds(200));
   first.Start();
   second.Start();
-  const std::string breached_sql =
-      "SELECT COUNT(*) FROM outbox WHERE event_type = 'ticket.breached' AND aggregate_id = '" +
-      ticket.ticket_id() + "'";
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(6);
-  while (CountRows(breached_sql) == 0 && std::chrono::steady_clock::now() < give_up) {
+  while (CountOutbox("ticket.breached", ticket.ticket_id()) == 0 &&
+         std::chrono::steady_clock::now() < give_up) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling a condition
   }
-  const auto detected = std::chrono::system_clock::now();
+  const auto detected = system_clock::now();
   first.Stop();
   second.Stop();
   // More ticks of both, past the deadline, record nothing new.
-  first.TickOnce(std::chrono::system_clock::now());
-  second.TickOnce(std::chrono::system_clock::now());
+  first.TickOnce(system_clock::now());
+  second.TickOnce(system_clock::now());
 
-  ASSERT_EQ(CountRows(breached_sql), 1);
-  EXPECT_LE(detected - std::chrono::system_clock::time_point(std::chrono::microseconds(due_us)),
-            std::chrono::seconds(5));
-  EXPECT_EQ(CountRows("SELECT COUNT(*) FROM outbox WHERE event_type = 'ticket.escalated' AND "
-                      "aggregate_id = '" +
-                      ticket.ticket_id() + "'"),
-            1);
-  v1::GetTicketRequest get;
-  get.set_site_id(kSiteA);
-  get.set_ticket_id(ticket.ticket_id());
-  v1::GetTicketResponse got;
-  ASSERT_TRUE(Call([&](auto& stub, auto& ctx) { return stub.GetTicket(&ctx, get, &got); }).ok());
-  EXPECT_EQ(got.ticket().breach_count(), 1);
-  EXPECT_EQ(got.ticket().escalation_level(), v1::ESCALATION_LEVEL_SUPERVISOR);
-  EXPECT_THAT(got.ticket().breached_deadlines(), ::testing::ElementsAre(v1::DEADLINE_KIND_CONTACT));
+  ASSERT_EQ(CountOutbox("ticket.breached", ticket.ticket_id()), 1);
+  EXPECT_LE(detected - due, std::chrono::seconds(5));
+  EXPECT_EQ(CountOutbox("ticket.escalated", ticket.ticket_id()), 1);
+  const v1::Ticket got = Get(ticket);
+  EXPECT_EQ(got.breach_count(), 1);
+  EXPECT_EQ(got.escalation_level(), v1::ESCALATION_LEVEL_SUPERVISOR);
+  EXPECT_THAT(got.breached_deadlines(), ElementsAre(v1::DEADLINE_KIND_CONTACT));
 }
 
 }  // namespace
