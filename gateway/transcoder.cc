@@ -115,15 +115,38 @@ bool IsStringLikeWellKnown(const pb::Descriptor* type) {
          name == "google.protobuf.FieldMask";
 }
 
-// protobuf 3.21 reports an unknown JSON field as "<path>: Cannot find
-// field." (the path dotted from the parsed message); picks out the path.
-std::string UnknownFieldPath(const std::string& message) {
+// protobuf 3.21 reports an unknown JSON field as "<name>: Cannot find
+// field." at the top level and "(<path>) <name>: Cannot find field." below
+// it, the path in proto names with indices ("message_type[0].options").
+// Returns the field as the client wrote it, in JSON names
+// ("messageType[0].options.nick"); "" when the message is another error.
+std::string UnknownFieldPath(const std::string& message, const pb::Descriptor* type) {
   const std::string marker = ": Cannot find field.";
   const size_t at = message.find(marker);
   if (at == std::string::npos || at == 0) return {};
-  const size_t start = message.rfind(' ', at);
-  return message.substr(start == std::string::npos ? 0 : start + 1,
-                        at - (start == std::string::npos ? 0 : start + 1));
+  std::string_view head(message.data(), at);
+  std::string path;
+  if (head.front() == '(') {
+    const size_t close = head.find(") ");
+    if (close == std::string_view::npos) return {};
+    std::string_view location = head.substr(1, close - 1);
+    head.remove_prefix(close + 2);
+    const pb::Descriptor* current = type;
+    while (!location.empty()) {
+      const size_t dot = location.find('.');
+      const std::string_view segment = location.substr(0, dot);
+      location = dot == std::string_view::npos ? std::string_view() : location.substr(dot + 1);
+      const std::string_view name = segment.substr(0, segment.find('['));
+      const pb::FieldDescriptor* field =
+          current != nullptr ? current->FindFieldByName(std::string(name)) : nullptr;
+      path += field != nullptr ? field->json_name() : std::string(name);
+      path += segment.substr(name.size());  // the index, if any
+      path += '.';
+      current = field != nullptr ? field->message_type() : nullptr;
+    }
+  }
+  path += head;
+  return path;
 }
 
 }  // namespace
@@ -255,7 +278,7 @@ void Transcoder::ParseBody(const Route& route, std::string_view body, pb::Messag
   std::string binary;
   const std::string problem = JsonToBinary(type, json, &binary);
   if (!problem.empty()) {
-    std::string unknown = UnknownFieldPath(problem);
+    std::string unknown = UnknownFieldPath(problem, type);
     if (field != nullptr && unknown.starts_with(field->json_name() + ".")) {
       unknown = unknown.substr(field->json_name().size() + 1);
     }
