@@ -2,6 +2,7 @@
 
 #include <google/protobuf/message.h>
 #include <google/protobuf/struct.pb.h>
+#include <google/protobuf/type.pb.h>
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/type_resolver_util.h>
 
@@ -10,6 +11,9 @@
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <map>
+#include <memory>
+#include <shared_mutex>
 
 #include "common/errors.h"
 #include "common/log.h"
@@ -149,6 +153,52 @@ std::string UnknownFieldPath(const std::string& message, const pb::Descriptor* t
   return path;
 }
 
+// protobuf's resolver for a DescriptorPool converts the descriptors of a
+// type into a google.protobuf.Type on every lookup, and the JSON utilities
+// look up every message type of a request or response on every call. The
+// pool never changes, so each conversion is kept.
+class CachingTypeResolver : public pb::util::TypeResolver {
+ public:
+  explicit CachingTypeResolver(std::unique_ptr<pb::util::TypeResolver> inner)
+      : inner_(std::move(inner)) {}
+
+  pb::util::Status ResolveMessageType(const std::string& type_url, pb::Type* type) override {
+    return Resolve(types_, type_url, type, [this](const std::string& url, pb::Type* out) {
+      return inner_->ResolveMessageType(url, out);
+    });
+  }
+  pb::util::Status ResolveEnumType(const std::string& type_url, pb::Enum* enum_type) override {
+    return Resolve(enums_, type_url, enum_type, [this](const std::string& url, pb::Enum* out) {
+      return inner_->ResolveEnumType(url, out);
+    });
+  }
+
+ private:
+  template <class T, class Lookup>
+  pb::util::Status Resolve(std::map<std::string, T, std::less<>>& cache, const std::string& url,
+                           T* out, const Lookup& lookup) {
+    {
+      std::shared_lock lock(mu_);
+      if (auto it = cache.find(url); it != cache.end()) {
+        *out = it->second;
+        return pb::util::Status();
+      }
+    }
+    T resolved;
+    pb::util::Status status = lookup(url, &resolved);
+    if (!status.ok()) return status;  // unknown types are not remembered
+    *out = resolved;
+    std::unique_lock lock(mu_);
+    cache.emplace(url, std::move(resolved));
+    return status;
+  }
+
+  const std::unique_ptr<pb::util::TypeResolver> inner_;
+  std::shared_mutex mu_;
+  std::map<std::string, pb::Type, std::less<>> types_;  // guarded by mu_
+  std::map<std::string, pb::Enum, std::less<>> enums_;  // guarded by mu_
+};
+
 }  // namespace
 
 std::string TypeUrl(const pb::Descriptor* type) {
@@ -193,7 +243,8 @@ bool IsValidUtf8(std::string_view text) {
 Transcoder::Transcoder(const pb::DescriptorPool* pool, TranscodeLimits limits)
     : pool_(pool),
       limits_(limits),
-      resolver_(pb::util::NewTypeResolverForDescriptorPool(std::string(kTypeUrlPrefix), pool)) {}
+      resolver_(std::make_unique<CachingTypeResolver>(std::unique_ptr<pb::util::TypeResolver>(
+          pb::util::NewTypeResolverForDescriptorPool(std::string(kTypeUrlPrefix), pool)))) {}
 
 Transcoder::~Transcoder() = default;
 

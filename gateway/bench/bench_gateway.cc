@@ -194,6 +194,48 @@ CallerFactory TicketsCaller(tickets::testing::TicketsHarness& harness, std::stri
   };
 }
 
+// The gateway's CPU per request for JSON ↔ protobuf of a CreateTicket
+// request and a GetTicket response (a full Ticket), one thread, in µs.
+void BenchTranscoding(const Gateway& gateway, tickets::testing::TicketsHarness& harness,
+                      const std::string& token, const std::string& ticket_id) {
+  const Route* create = nullptr;
+  const Route* get = nullptr;
+  for (const Route& route : gateway.routes().routes()) {
+    if (route.method->name() == "CreateTicket") create = &route;
+    if (route.method->name() == "GetTicket") get = &route;
+  }
+  auto stub = tickets_v1::TicketsService::NewStub(harness.NewChannel());
+  grpc::ClientContext context;
+  context.AddMetadata("authorization", "Bearer " + token);
+  tickets_v1::GetTicketRequest request;
+  request.set_site_id(kBenchSite);
+  request.set_ticket_id(ticket_id);
+  tickets_v1::GetTicketResponse response;
+  if (create == nullptr || get == nullptr || !stub->GetTicket(&context, request, &response).ok()) {
+    std::fprintf(stderr, "bench_gateway: no CreateTicket/GetTicket route or ticket\n");
+    return;
+  }
+  const std::string binary = response.SerializeAsString();
+  const std::string body = R"({"kind":"TICKET_KIND_REPAIR","channel":"TICKET_CHANNEL_PHONE",)"
+                           R"("category":"TICKET_CATEGORY_FACILITIES_EQUIPMENT","unit":"U-1",)"
+                           R"("contact":{"name":"Resident","phone":"+86 138 0000 0000"},)"
+                           R"("description":"Kitchen tap leaking"})";
+  const std::vector<PathBinding> bindings = {{"site_id", kBenchSite}};
+  constexpr int kRounds = 20000;
+  auto micros_per_call = [](const std::function<void()>& call) {
+    const auto start = Clock::now();
+    for (int i = 0; i < kRounds; ++i) call();
+    return std::chrono::duration<double, std::micro>(Clock::now() - start).count() / kRounds;
+  };
+  bench::PrintFigure("gateway_transcode_create_ticket_request", micros_per_call([&] {
+                       gateway.transcoder().ToUpstream(*create, bindings, "", body, "key-1");
+                     }),
+                     "us", "(JSON body → protobuf, one thread)");
+  bench::PrintFigure("gateway_transcode_get_ticket_response",
+                     micros_per_call([&] { gateway.transcoder().ToJson(*get, binary); }), "us",
+                     "(protobuf → JSON, one thread)");
+}
+
 bool BenchTickets() {
   if (!Wanted("tickets_create") && !Wanted("tickets_get")) return true;
   if (std::getenv("PROPDESK_TEST_ENV") == nullptr) {
@@ -277,6 +319,7 @@ bool BenchTickets() {
         tickets_v1::GetTicketResponse response;
         return stub.GetTicket(&context, request, &response).ok();
       });
+  BenchTranscoding(*gateway, harness, token, ticket_id);
   const std::string ticket_path = tickets_path + "/" + ticket_id;
   const CallerFactory gateway_get = HttpCaller(port, [auth, ticket_path](HttpClient& client) {
     return client.Send("GET", ticket_path, "", auth).status == 200;
