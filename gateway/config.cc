@@ -45,8 +45,8 @@ common::RedisOptions LoadRedis(const std::string& addr) {
   common::RedisOptions options;
   options.host = addr.substr(0, colon);
   options.port = port;
-  // Each request waits for one rate-limit round trip: keep a dead Redis
-  // from holding a request for long (the limiter then goes local).
+  // A request that needs a new lease waits for one round trip: keep a dead
+  // Redis from holding it for long (the limiter then goes local).
   options.command_timeout = std::chrono::milliseconds(200);
   options.connect_timeout = std::chrono::milliseconds(200);
   options.checkout_timeout = std::chrono::milliseconds(200);

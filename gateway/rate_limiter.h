@@ -1,19 +1,40 @@
 #pragma once
 
-// Rate limits per principal and per site (token buckets). The buckets live
-// in Redis, shared by every gateway replica, updated by one Lua script per
-// request (EVALSHA, falling back to EVAL after a script flush). When Redis
-// is down an in-process limiter with the same limits takes over — the
-// gateway never fails open — and Redis is tried again after a pause, so an
-// outage costs one failed round trip per pause, not one per request.
-// (In-process buckets are per replica: during an outage a client can get up
-// to replicas × its limit. That is the price of not failing closed.)
+// Rate limits per principal and per site (token buckets), shared by every
+// gateway replica through Redis without a Redis round trip per request.
+//
+// Leases. The bucket itself lives in Redis (tokens, last refill; refilled
+// on Redis' own clock by a Lua script). A replica takes tokens from it in
+// batches — a lease of LeaseSize(limit) tokens, 10 % of the burst, at most
+// 64 — and admits requests from its lease in memory; it goes back to Redis
+// only when a lease is used up. A refusal is remembered until the moment
+// Redis said a token comes back (nothing can be granted before), so a
+// client hammering a full bucket costs no round trips either. Unused
+// leased tokens lapse after `lease_ttl` (never returned: they count as
+// spent).
+//
+// Never fails open: every admitted request spent a token taken from the
+// shared bucket, so over any long interval a bucket admits at most burst +
+// rate × time across all replicas, as without leases. Tolerance: tokens
+// parked in leases can be spent up to `lease_ttl` after Redis granted them,
+// so a short window may admit up to replicas × LeaseSize more than the
+// bucket alone would; and a replica can refuse while another holds unused
+// leased tokens (up to replicas × LeaseSize fewer). Small buckets (burst
+// < 20) lease one token at a time: exact, one round trip per request.
+//
+// When Redis is down an in-process limiter with the same limits takes over
+// and Redis is tried again after a pause, so an outage costs one failed
+// round trip per pause, not one per request. (In-process buckets are per
+// replica: during an outage a client can get up to replicas × its limit.
+// That is the price of not failing closed.)
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -65,31 +86,73 @@ class LocalRateLimiter {
   std::unordered_map<std::string, Bucket> buckets_;  // guarded by mu_
 };
 
+// How much of a shared bucket one replica takes at a time.
+struct LeasePolicy {
+  double burst_fraction = 0.1;  // of the bucket's burst, rounded down
+  int max_tokens = 64;
+  // Leased tokens not spent by then lapse.
+  std::chrono::milliseconds ttl{1000};
+  // Lease entries kept before expired ones are dropped.
+  size_t max_entries = 100000;
+};
+
+// Tokens one lease takes from `limit`'s bucket: at least 1.
+int LeaseSize(const RateLimit& limit, const LeasePolicy& policy = {});
+
 class RateLimiter {
  public:
   enum class Backend { kRedis, kLocal };
 
   // `redis` may be null (in-process only); it must outlive the limiter.
   RateLimiter(common::RedisClient* redis, std::chrono::milliseconds redis_retry_pause,
-              SteadyClock clock = std::chrono::steady_clock::now);
+              SteadyClock clock = std::chrono::steady_clock::now, LeasePolicy lease = {});
 
-  // Thread-safe; blocks for one Redis round trip at most.
+  // Thread-safe. Decides from the leases in memory, or after one Redis
+  // round trip when a bucket's lease is used up. `used` says whether the
+  // shared buckets decided (kRedis) or the in-process fallback (kLocal).
   RateDecision Acquire(const std::vector<BucketRequest>& buckets, Backend* used = nullptr);
+
+  // Round trips to Redis so far (tests, to show most requests need none).
+  int64_t redis_round_trips() const { return redis_round_trips_.load(); }
 
   // The Lua script (exposed for tests).
   static const std::string& Script();
 
  private:
-  RateDecision AcquireFromRedis(const std::vector<BucketRequest>& buckets);
+  struct Lease {
+    int64_t tokens = 0;                                     // spendable here
+    std::chrono::steady_clock::time_point expires{};        // tokens lapse then
+    std::chrono::steady_clock::time_point refused_until{};  // Redis has none before
+  };
+  struct Grant {
+    RateDecision decision;
+    std::vector<int64_t> tokens;  // per bucket asked for, when allowed
+    size_t refusing = 0;          // which bucket asked for refused, when not
+  };
+
+  // Takes a token of every bucket from the leases when each has one; else
+  // reserves those it can and lists the buckets to lease (`to_lease`).
+  // Returns a refusal remembered from Redis, if any bucket has one.
+  std::optional<RateDecision> TakeFromLeases(const std::vector<BucketRequest>& buckets,
+                                             std::chrono::steady_clock::time_point now,
+                                             std::vector<size_t>* to_lease,
+                                             std::vector<size_t>* reserved);
+  void GiveBack(const std::vector<BucketRequest>& buckets, const std::vector<size_t>& reserved);
+  // One round trip: leases for `which` of `buckets`, all or none.
+  Grant LeaseFromRedis(const std::vector<BucketRequest>& buckets, const std::vector<size_t>& which);
+  void SweepLeases(std::chrono::steady_clock::time_point now);  // mu_ held
   bool RedisPaused(std::chrono::steady_clock::time_point now) const;
 
   common::RedisClient* const redis_;
   const std::chrono::milliseconds retry_pause_;
   const SteadyClock clock_;
+  const LeasePolicy policy_;
   const std::string script_sha_;
   LocalRateLimiter local_;
+  std::atomic<int64_t> redis_round_trips_{0};
   mutable std::mutex mu_;
   std::chrono::steady_clock::time_point redis_paused_until_{};  // guarded by mu_
+  std::unordered_map<std::string, Lease> leases_;               // guarded by mu_
 };
 
 }  // namespace propdesk::gateway

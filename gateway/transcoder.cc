@@ -2,6 +2,7 @@
 
 #include <google/protobuf/message.h>
 #include <google/protobuf/struct.pb.h>
+#include <google/protobuf/type.pb.h>
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/type_resolver_util.h>
 
@@ -10,6 +11,9 @@
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <map>
+#include <memory>
+#include <shared_mutex>
 
 #include "common/errors.h"
 #include "common/log.h"
@@ -115,16 +119,85 @@ bool IsStringLikeWellKnown(const pb::Descriptor* type) {
          name == "google.protobuf.FieldMask";
 }
 
-// protobuf 3.21 reports an unknown JSON field as "<path>: Cannot find
-// field." (the path dotted from the parsed message); picks out the path.
-std::string UnknownFieldPath(const std::string& message) {
+// protobuf 3.21 reports an unknown JSON field as "<name>: Cannot find
+// field." at the top level and "(<path>) <name>: Cannot find field." below
+// it, the path in proto names with indices ("message_type[0].options").
+// Returns the field as the client wrote it, in JSON names
+// ("messageType[0].options.nick"); "" when the message is another error.
+std::string UnknownFieldPath(const std::string& message, const pb::Descriptor* type) {
   const std::string marker = ": Cannot find field.";
   const size_t at = message.find(marker);
   if (at == std::string::npos || at == 0) return {};
-  const size_t start = message.rfind(' ', at);
-  return message.substr(start == std::string::npos ? 0 : start + 1,
-                        at - (start == std::string::npos ? 0 : start + 1));
+  std::string_view head(message.data(), at);
+  std::string path;
+  if (head.front() == '(') {
+    const size_t close = head.find(") ");
+    if (close == std::string_view::npos) return {};
+    std::string_view location = head.substr(1, close - 1);
+    head.remove_prefix(close + 2);
+    const pb::Descriptor* current = type;
+    while (!location.empty()) {
+      const size_t dot = location.find('.');
+      const std::string_view segment = location.substr(0, dot);
+      location = dot == std::string_view::npos ? std::string_view() : location.substr(dot + 1);
+      const std::string_view name = segment.substr(0, segment.find('['));
+      const pb::FieldDescriptor* field =
+          current != nullptr ? current->FindFieldByName(std::string(name)) : nullptr;
+      path += field != nullptr ? field->json_name() : std::string(name);
+      path += segment.substr(name.size());  // the index, if any
+      path += '.';
+      current = field != nullptr ? field->message_type() : nullptr;
+    }
+  }
+  path += head;
+  return path;
 }
+
+// protobuf's resolver for a DescriptorPool converts the descriptors of a
+// type into a google.protobuf.Type on every lookup, and the JSON utilities
+// look up every message type of a request or response on every call. The
+// pool never changes, so each conversion is kept.
+class CachingTypeResolver : public pb::util::TypeResolver {
+ public:
+  explicit CachingTypeResolver(std::unique_ptr<pb::util::TypeResolver> inner)
+      : inner_(std::move(inner)) {}
+
+  pb::util::Status ResolveMessageType(const std::string& type_url, pb::Type* type) override {
+    return Resolve(types_, type_url, type, [this](const std::string& url, pb::Type* out) {
+      return inner_->ResolveMessageType(url, out);
+    });
+  }
+  pb::util::Status ResolveEnumType(const std::string& type_url, pb::Enum* enum_type) override {
+    return Resolve(enums_, type_url, enum_type, [this](const std::string& url, pb::Enum* out) {
+      return inner_->ResolveEnumType(url, out);
+    });
+  }
+
+ private:
+  template <class T, class Lookup>
+  pb::util::Status Resolve(std::map<std::string, T, std::less<>>& cache, const std::string& url,
+                           T* out, const Lookup& lookup) {
+    {
+      std::shared_lock lock(mu_);
+      if (auto it = cache.find(url); it != cache.end()) {
+        *out = it->second;
+        return pb::util::Status();
+      }
+    }
+    T resolved;
+    pb::util::Status status = lookup(url, &resolved);
+    if (!status.ok()) return status;  // unknown types are not remembered
+    *out = resolved;
+    std::unique_lock lock(mu_);
+    cache.emplace(url, std::move(resolved));
+    return status;
+  }
+
+  const std::unique_ptr<pb::util::TypeResolver> inner_;
+  std::shared_mutex mu_;
+  std::map<std::string, pb::Type, std::less<>> types_;  // guarded by mu_
+  std::map<std::string, pb::Enum, std::less<>> enums_;  // guarded by mu_
+};
 
 }  // namespace
 
@@ -170,7 +243,8 @@ bool IsValidUtf8(std::string_view text) {
 Transcoder::Transcoder(const pb::DescriptorPool* pool, TranscodeLimits limits)
     : pool_(pool),
       limits_(limits),
-      resolver_(pb::util::NewTypeResolverForDescriptorPool(std::string(kTypeUrlPrefix), pool)) {}
+      resolver_(std::make_unique<CachingTypeResolver>(std::unique_ptr<pb::util::TypeResolver>(
+          pb::util::NewTypeResolverForDescriptorPool(std::string(kTypeUrlPrefix), pool)))) {}
 
 Transcoder::~Transcoder() = default;
 
@@ -255,7 +329,7 @@ void Transcoder::ParseBody(const Route& route, std::string_view body, pb::Messag
   std::string binary;
   const std::string problem = JsonToBinary(type, json, &binary);
   if (!problem.empty()) {
-    std::string unknown = UnknownFieldPath(problem);
+    std::string unknown = UnknownFieldPath(problem, type);
     if (field != nullptr && unknown.starts_with(field->json_name() + ".")) {
       unknown = unknown.substr(field->json_name().size() + 1);
     }

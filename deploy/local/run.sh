@@ -28,6 +28,10 @@ SERVICES=(
 )
 GATEWAY_HTTP_PORT=8080
 GATEWAY_METRICS_PORT=9100
+GATEWAY_URL=http://127.0.0.1:$GATEWAY_HTTP_PORT
+GATEWAY_BIN=$BUILD/gateway/propdesk-gateway
+# The demo data of the services (tickets/demo.h): site SZ01 of group "demo".
+DEMO_SITE=SZ01
 
 running() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
@@ -60,13 +64,75 @@ start_service() {
   echo "$name started (gRPC 127.0.0.1:$grpc, metrics http://127.0.0.1:$metrics/metrics)"
 }
 
+# The gateway in front of the services that run: their upstream addresses
+# and their descriptor sets (only theirs: build/descriptors also holds the
+# test services' sets, which would have no upstream).
+start_gateway() {
+  [ -x "$GATEWAY_BIN" ] || return 0
+  local pidf=$RUN/gateway.pid
+  if running "$pidf"; then echo "gateway already running"; return; fi
+  local upstreams="" descriptors=""
+  for s in "${SERVICES[@]}"; do
+    set -- $s
+    running "$RUN/$1.pid" || continue
+    local descriptor_set=$BUILD/descriptors/propdesk_$1.pb
+    [ -f "$descriptor_set" ] || continue
+    upstreams+="$1=127.0.0.1:$2,"
+    descriptors+="$descriptor_set,"
+  done
+  if [ -z "$upstreams" ]; then echo "gateway not started: no service runs"; return 0; fi
+  env HTTP_HOST=127.0.0.1 HTTP_PORT=$GATEWAY_HTTP_PORT METRICS_PORT=$GATEWAY_METRICS_PORT \
+    GATEWAY_UPSTREAMS="${upstreams%,}" GATEWAY_DESCRIPTORS="${descriptors%,}" \
+    JWT_HS256_SECRET="$DEV_JWT_SECRET" REDIS_ADDR="127.0.0.1:$REDIS_PORT" LOG_LEVEL=info \
+    "$GATEWAY_BIN" >>"$RUN/gateway.log" 2>&1 &
+  echo $! >"$pidf"
+  echo "gateway started ($GATEWAY_URL, upstreams ${upstreams%,})"
+}
+
+# Waits until the gateway answers /readyz (every upstream SERVING).
+wait_for_gateway() {
+  running "$RUN/gateway.pid" || return 1
+  for _ in $(seq 300); do
+    curl -sf -o /dev/null "$GATEWAY_URL/readyz" && return 0
+    running "$RUN/gateway.pid" || break
+    sleep 0.1
+  done
+  echo "gateway not ready after 30 s; see .run/gateway.log and the services' logs" >&2
+  return 1
+}
+
+# Development tokens (HS256 with the dev secret, valid 12 h) and curl lines
+# that work as printed; the tokens are also kept in .run/tokens.env.
+print_gateway_usage() {
+  wait_for_gateway || return 0
+  JWT_HS256_SECRET="$DEV_JWT_SECRET" DEMO_SITE=$DEMO_SITE "$GATEWAY_BIN" demo-tokens \
+    | sed 's/^/export /' >"$RUN/tokens.env"
+  local key
+  key="demo-$(date +%s)"
+  cat <<TXT
+
+Tokens (valid 12 h; also in .run/tokens.env — '. .run/tokens.env' sets them):
+  GROUP_ADMIN_TOKEN  group admin: every site of group demo
+  SITE_TOKEN         front desk of site $DEMO_SITE only (another site's records are 404)
+
+$(cat "$RUN/tokens.env")
+
+Create a ticket (the same Idempotency-Key again returns the same ticket), then list:
+
+curl -sS -X POST $GATEWAY_URL/v1/sites/$DEMO_SITE/tickets -H "Authorization: Bearer \$SITE_TOKEN" -H 'Content-Type: application/json' -H 'Idempotency-Key: $key' -d '{"kind":"TICKET_KIND_REPAIR","channel":"TICKET_CHANNEL_PHONE","category":"TICKET_CATEGORY_FACILITIES_EQUIPMENT","unit":"3-1502","contact":{"name":"Ms Li","phone":"+86 138 0000 0000"},"description":"Kitchen tap leaking"}'
+curl -sS "$GATEWAY_URL/v1/sites/$DEMO_SITE/tickets?pageSize=10" -H "Authorization: Bearer \$SITE_TOKEN"
+
+The whole API: $GATEWAY_URL/openapi.json
+TXT
+}
+
 write_prometheus_config() {
   local targets=""
   for s in "${SERVICES[@]}"; do
     set -- $s
     [ -x "$(service_binary "$1")" ] && targets+="'127.0.0.1:$3', "
   done
-  [ -x "$BUILD/gateway/propdesk-gateway" ] && targets+="'127.0.0.1:$GATEWAY_METRICS_PORT', "
+  [ -x "$GATEWAY_BIN" ] && targets+="'127.0.0.1:$GATEWAY_METRICS_PORT', "
   mkdir -p "$RUN/prometheus"
   cat >"$RUN/prometheus/prometheus.yml" <<YML
 global:
@@ -99,6 +165,7 @@ start_prometheus() {
 start() {
   start_servers
   for s in "${SERVICES[@]}"; do start_service $s; done
+  start_gateway
   start_prometheus
   cat <<TXT
 
@@ -111,6 +178,9 @@ TXT
     set -- $s
     [ -x "$(service_binary "$1")" ] && printf '  %-12s grpc 127.0.0.1:%s  metrics http://127.0.0.1:%s/metrics\n' "$1" "$2" "$3"
   done
+  running "$RUN/gateway.pid" &&
+    printf '  %-12s %s  metrics http://127.0.0.1:%s/metrics\n' gateway "$GATEWAY_URL" $GATEWAY_METRICS_PORT
+  print_gateway_usage
   return 0
 }
 
@@ -125,6 +195,7 @@ stop_pid() {
 }
 
 stop() {
+  stop_pid gateway "$RUN/gateway.pid"  # first: it calls the services
   for s in "${SERVICES[@]}"; do set -- $s; stop_pid "$1" "$RUN/$1.pid"; done
   stop_pid prometheus "$RUN/prometheus/prometheus.pid"
   "$HARNESS" stop-redis "$RUN" && echo "redis stopped"
@@ -141,6 +212,7 @@ status() {
     set -- $s
     [ -x "$(service_binary "$1")" ] && show "$1" "$RUN/$1.pid"
   done
+  [ -x "$GATEWAY_BIN" ] && show gateway "$RUN/gateway.pid"
   return 0
 }
 

@@ -2,8 +2,6 @@
 // in-process upstream that verifies tokens and enforces site scope itself.
 
 #include <gmock/gmock.h>
-#include <google/protobuf/struct.pb.h>
-#include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 
 #include <future>
@@ -13,12 +11,12 @@
 #include "gateway/gateway.h"
 #include "support/gateway_harness.h"
 #include "support/http_client.h"
+#include "support/json_at.h"
 #include "support/test_upstream.h"
 
 namespace propdesk::gateway::test {
 namespace {
 
-namespace pb = google::protobuf;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -26,57 +24,6 @@ using ::testing::StartsWith;
 using namespace std::chrono_literals;
 
 // ---------------------------------------------------------------- helpers
-
-// The value at a dotted path ("error.details.0.reason") of a JSON document,
-// rendered as text (strings bare, numbers without a fraction when whole).
-std::string JsonAt(const std::string& json, const std::string& path) {
-  pb::Value value;
-  if (!pb::util::JsonStringToMessage(json, &value).ok()) return "<not JSON: " + json + ">";
-  std::string_view rest = path;
-  while (!rest.empty()) {
-    const size_t dot = rest.find('.');
-    const std::string key(rest.substr(0, dot));
-    rest = dot == std::string_view::npos ? std::string_view() : rest.substr(dot + 1);
-    pb::Value next;
-    if (value.has_struct_value()) {
-      auto it = value.struct_value().fields().find(key);
-      if (it == value.struct_value().fields().end()) return "<missing " + path + ">";
-      next = it->second;
-    } else if (value.has_list_value()) {
-      const int index = std::stoi(key);
-      if (index >= value.list_value().values_size()) return "<missing " + path + ">";
-      next = value.list_value().values(index);
-    } else {
-      return "<missing " + path + ">";
-    }
-    value = next;
-  }
-  switch (value.kind_case()) {
-    case pb::Value::kStringValue:
-      return value.string_value();
-    case pb::Value::kNumberValue: {
-      const double n = value.number_value();
-      return n == static_cast<int64_t>(n) ? std::to_string(static_cast<int64_t>(n))
-                                          : std::to_string(n);
-    }
-    case pb::Value::kBoolValue:
-      return value.bool_value() ? "true" : "false";
-    default: {
-      std::string out;
-      (void)pb::util::MessageToJsonString(value, &out);
-      return out;
-    }
-  }
-}
-
-// The ErrorInfo reason of an AIP-193 body (the first detail that has one).
-std::string Reason(const ClientResponse& r) {
-  for (int i = 0; i < 4; ++i) {
-    const std::string reason = JsonAt(r.body, "error.details." + std::to_string(i) + ".reason");
-    if (!reason.starts_with("<missing")) return reason;
-  }
-  return "<no reason in " + r.body + ">";
-}
 
 Headers Bearer(const std::string& token) { return {{"Authorization", "Bearer " + token}}; }
 Headers Auth(TokenOptions options = {}) { return Bearer(MakeToken(options)); }

@@ -1,10 +1,12 @@
-// Rate limits in Redis: shared by every gateway replica, and never open when
-// Redis is down (the in-process buckets take over). Uses the harness' Redis
-// (and a private one for the outage).
+// Rate limits in Redis: shared by every gateway replica through leases (most
+// requests need no round trip), never more than the shared bucket holds, and
+// never open when Redis is down (the in-process buckets take over). Uses the
+// harness' Redis (and a private one for the outage).
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <thread>
 
 #include "common/redis.h"
@@ -71,6 +73,81 @@ TEST(RedisRateLimiter, TheScriptIsLoadedAgainAfterAFlush) {
   EXPECT_EQ(backend, Backend::kRedis) << "NOSCRIPT → EVAL, not a fallback";
 }
 
+TEST(RedisRateLimiter, LeaseSizeIsATenthOfTheBurstBetweenOneAnd64) {
+  EXPECT_EQ(LeaseSize({50, 100}), 10);
+  EXPECT_EQ(LeaseSize({200, 400}), 40);
+  EXPECT_EQ(LeaseSize({1e6, 1e6}), 64);
+  EXPECT_EQ(LeaseSize({0.5, 3}), 1) << "small buckets are exact";
+  EXPECT_EQ(LeaseSize({0.5, 19}), 1);
+}
+
+TEST(RedisRateLimiter, LeasesSpareMostRoundTrips) {
+  common::RedisClient redis(propdesk::testing::SharedRedis());
+  RateLimiter limiter(&redis, 1s);
+  // A large bucket that refills nothing to speak of during the test.
+  const BucketRequest principal = Bucket("lease-p", {0.001, 1e6});
+  BucketRequest site = Bucket("lease-s", {0.001, 1e6});
+  site.scope = "site";
+  for (int i = 0; i < 1000; ++i) {
+    Backend backend = Backend::kLocal;
+    ASSERT_TRUE(limiter.Acquire({principal, site}, &backend).allowed) << i;
+    ASSERT_EQ(backend, Backend::kRedis) << "leases are the shared bucket's tokens";
+  }
+  EXPECT_LE(limiter.redis_round_trips(), (1000 + 63) / 64 + 1)
+      << "one per lease of 64 (and one to load the script)";
+  // The shared bucket paid for every token leased.
+  const double left = std::stod(redis.Command({"HGET", principal.key, "tokens"}).str);
+  EXPECT_LE(left, 1e6 - 1000);
+}
+
+// Two replicas hammering one bucket (no refill during the test) admit no
+// more than the bucket holds, and at most both replicas' leases fewer.
+TEST(RedisRateLimiter, ReplicasNeverAdmitMoreThanTheSharedBucketWithinTheLeaseTolerance) {
+  common::RedisClient redis(propdesk::testing::SharedRedis(8));
+  RateLimiter replica_a(&redis, 1s);
+  RateLimiter replica_b(&redis, 1s);
+  const RateLimit limit{0.001, 200};
+  const BucketRequest bucket = Bucket("replicas", limit);
+  std::atomic<int> admitted{0};
+  std::vector<std::thread> callers;
+  for (RateLimiter* replica : {&replica_a, &replica_b, &replica_a, &replica_b}) {
+    callers.emplace_back([&, replica] {
+      for (int i = 0; i < 200; ++i) {
+        if (replica->Acquire({bucket}).allowed) ++admitted;
+      }
+    });
+  }
+  for (std::thread& caller : callers) caller.join();
+  const int lease = LeaseSize(limit);
+  ASSERT_EQ(lease, 20);
+  EXPECT_LE(admitted.load(), 200) << "never more than the shared bucket";
+  EXPECT_GE(admitted.load(), 200 - 2 * lease) << "at most the replicas' leases unused";
+  EXPECT_LE(replica_a.redis_round_trips() + replica_b.redis_round_trips(), 40)
+      << "800 requests, leases of 20";
+}
+
+TEST(RedisRateLimiter, ARefusalIsRememberedUntilRedisCanHaveATokenAgain) {
+  common::RedisClient redis(propdesk::testing::SharedRedis());
+  std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now();
+  RateLimiter limiter(&redis, 1s, [&now] { return now; });
+  const BucketRequest bucket = Bucket("refused", {0.5, 1});
+  ASSERT_TRUE(limiter.Acquire({bucket}).allowed);
+  const RateDecision refused = limiter.Acquire({bucket});
+  ASSERT_FALSE(refused.allowed);
+  const int64_t trips = limiter.redis_round_trips();
+  now += 500ms;
+  for (int i = 0; i < 10; ++i) {
+    const RateDecision again = limiter.Acquire({bucket});
+    EXPECT_FALSE(again.allowed);
+    EXPECT_EQ(again.scope, "principal");
+    EXPECT_LE(again.retry_after, refused.retry_after - 500ms);
+  }
+  EXPECT_EQ(limiter.redis_round_trips(), trips) << "refused from memory";
+  now += refused.retry_after;
+  limiter.Acquire({bucket});
+  EXPECT_EQ(limiter.redis_round_trips(), trips + 1) << "then Redis is asked again";
+}
+
 TEST(RedisRateLimiter, RedisDownNeverFailsOpen) {
   propdesk::testing::PrivateRedis server;
   common::RedisOptions options = server.Options();
@@ -129,6 +206,61 @@ TEST(GatewayRedisRateLimit, TwoGatewaysShareThePrincipalsBudget) {
       HttpClient(one.port()).Send("POST", "/v1/sites/s1/echoes", "{}", auth);
   EXPECT_EQ(limited.status, 429);
   EXPECT_EQ(limited.Header("retry-after"), "2");
+}
+
+TEST(GatewayRedisRateLimit, TwoGatewaysStayWithinTheSharedBudgetAndTheLeaseTolerance) {
+  TestUpstream upstream;
+  const RateLimit limit{0.001, 40};  // 40 requests, no refill during the test
+  auto config = [&] {
+    GatewayConfig c = TestGatewayConfig({{"testing", upstream.address()}}, TestingDescriptors());
+    c.redis = propdesk::testing::SharedRedis();
+    c.per_principal = limit;
+    return c;
+  };
+  GatewayUnderTest one(config());
+  GatewayUnderTest two(config());
+  const Headers auth = {
+      {"Authorization",
+       "Bearer " + MakeToken({.subject = "leased-" + propdesk::testing::UniqueSuffix()})}};
+  HttpClient to_one(one.port());
+  HttpClient to_two(two.port());
+  int admitted = 0;
+  int limited = 0;
+  for (int i = 0; i < 40; ++i) {
+    for (HttpClient* client : {&to_one, &to_two}) {
+      const int status = client->Send("POST", "/v1/sites/s1/echoes", "{}", auth).status;
+      if (status == 200) ++admitted;
+      if (status == 429) ++limited;
+    }
+  }
+  EXPECT_EQ(admitted + limited, 80);
+  EXPECT_LE(admitted, 40);
+  EXPECT_GE(admitted, 40 - 2 * LeaseSize(limit));
+}
+
+TEST(GatewayRedisRateLimit, RedisDownFallsBackToTheInProcessLimits) {
+  TestUpstream upstream;
+  propdesk::testing::PrivateRedis redis;
+  GatewayConfig config = TestGatewayConfig({{"testing", upstream.address()}}, TestingDescriptors());
+  config.redis = redis.Options();
+  config.redis->command_timeout = 200ms;
+  config.redis->connect_timeout = 200ms;
+  config.per_principal = {0.001, 3};
+  config.redis_retry_pause = 1h;  // stays local for the rest of the test
+  GatewayUnderTest gateway(std::move(config));
+  const Headers auth = {{"Authorization", "Bearer " + MakeToken()}};
+  HttpClient client(gateway.port());
+  ASSERT_EQ(client.Send("POST", "/v1/sites/s1/echoes", "{}", auth).status, 200);
+  redis.Stop();
+  std::vector<int> statuses;
+  for (int i = 0; i < 5; ++i) {
+    statuses.push_back(client.Send("POST", "/v1/sites/s1/echoes", "{}", auth).status);
+  }
+  EXPECT_THAT(statuses, ::testing::ElementsAre(200, 200, 200, 429, 429))
+      << "the in-process bucket (burst 3) decides: never open";
+  const std::string metrics = client.Send("GET", "/metrics").body;
+  EXPECT_THAT(metrics,
+              ::testing::HasSubstr(R"(gateway_rate_limit_checks_total{backend="local"} 5)"));
 }
 
 }  // namespace

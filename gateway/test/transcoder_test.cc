@@ -226,6 +226,7 @@ TEST_F(TranscoderTest, UnknownBodyFieldIsRejectedByName) {
       Failure("PATCH", "/v1/sites/s1/things/t1", R"({"dimensions":{"depthMm":1}})");
   EXPECT_EQ(nested.reason(), "UNKNOWN_FIELD");
   EXPECT_THAT(nested.what(), HasSubstr("depthMm"));
+  EXPECT_EQ(nested.metadata().at("field"), "dimensions.depthMm") << "the path in the body";
 }
 
 TEST_F(TranscoderTest, MalformedBodiesAreRejected) {
