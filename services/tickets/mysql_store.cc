@@ -247,15 +247,23 @@ void MysqlTicketStore::SavePolicy(MysqlConnection& tx, std::string_view site_id,
 
 std::string MysqlTicketStore::Insert(MysqlConnection& tx, const Change& change) {
   const Ticket& t = change.ticket;
-  auto inserted = tx.Query(
-      "INSERT INTO tickets (site_id, number, kind, channel, category, priority, state, unit, "
+  std::optional<int64_t> id = ParseTicketId(t.ticket_id);
+  if (!id) {
+    auto rs = tx.Query(std::string("SELECT NEXTVAL(") + kTicketIdSequence + ")");
+    if (!rs->next()) throw common::Internal("NEXTVAL(ticket_ids) returned no row");
+    id = rs->getInt64(1);
+  }
+  // Deferred with the deadlines and history: a new ticket's writes cost no
+  // round trip until the transaction's next read or its COMMIT.
+  tx.Defer(
+      "INSERT INTO tickets (id, site_id, number, kind, channel, category, priority, state, unit, "
       "contact_name, contact_phone, description, first_contact_owner_id, owner_id, department, "
       "assignee_id, escalation_level, breach_count, appointment_reschedule_count, "
       "duplicate_count, reopen_count, resolution, callback, incident_report, version, "
       "created_at_us, updated_at_us, valid_complaint) VALUES "
-      "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-      "RETURNING id",
-      {t.site_id,
+      "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      {*id,
+       t.site_id,
        t.record_number,
        int64_t{ProtoNumber(t.kind)},
        int64_t{ProtoNumber(t.channel)},
@@ -282,12 +290,9 @@ std::string MysqlTicketStore::Insert(MysqlConnection& tx, const Change& change) 
        ToMicros(t.created_at),
        ToMicros(t.updated_at),
        int64_t{IsValidComplaint(t) ? 1 : 0}});
-  if (!inserted->next()) throw common::Internal("INSERT … RETURNING id returned no row");
-  const int64_t id = inserted->getInt64(1);
-  inserted.reset();
-  WriteDeadlines(tx, id, t, /*replace=*/false);
-  AppendHistory(tx, id, t.site_id, change.events, /*last_seq=*/0);
-  return std::to_string(id);
+  WriteDeadlines(tx, *id, t, /*replace=*/false);
+  AppendHistory(tx, *id, t.site_id, change.events, /*last_seq=*/0);
+  return std::to_string(*id);
 }
 
 std::optional<Ticket> MysqlTicketStore::Find(MysqlConnection& tx, std::string_view site_id,

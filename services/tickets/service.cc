@@ -214,13 +214,14 @@ grpc::ServerUnaryReactor* TicketsServiceImpl::CreateTicket(grpc::CallbackServerC
         const domain::SlaSettings& settings = *settings_ptr;
         const std::string actor_id = call.caller().staff_id;
 
-        // Rule C-5: TK-<SITE>-YYMMDD### by the site-local date, committed on
-        // its own before the ticket's transaction so that busy creates of one
-        // site do not queue on the day's counter row (RecordNumberAllocator::
-        // NextCommitted). A replay or a linked duplicate leaves it unused: a
-        // gap, never a repeat.
-        const std::string number =
-            numbers_.NextCommitted(pool_, site.code, settings.calendar().LocalDate(Now()));
+        // Rule C-5: TK-<SITE>-YYMMDD### by the site-local date, and the row
+        // id, in one round trip committed on its own before the ticket's
+        // transaction, so that busy creates of one site do not queue on the
+        // day's counter row and the transaction needs no id from the server
+        // (RecordNumberAllocator::NextCommittedWithId). A replay or a linked
+        // duplicate leaves both unused: a gap, never a repeat.
+        const common::RecordNumberAllocator::NumberAndId allocated = numbers_.NextCommittedWithId(
+            pool_, site.code, settings.calendar().LocalDate(Now()), kTicketIdSequence);
         std::optional<Change> committed;  // the last attempt's change (retries overwrite)
         common::IdempotentOutcome outcome = idempotency_.Run(
             site.site_id, request->request_id(), common::RequestFingerprint(*request),
@@ -245,8 +246,9 @@ grpc::ServerUnaryReactor* TicketsServiceImpl::CreateTicket(grpc::CallbackServerC
                   return result.SerializeAsString();
                 }
               }
-              Change change =
-                  domain::OpenTicket(input, {"new", site.site_id, number}, actor, settings);
+              Change change = domain::OpenTicket(
+                  input, {std::to_string(allocated.id), site.site_id, allocated.number}, actor,
+                  settings);
               change.ticket.ticket_id = store_.Insert(tx, change);
               AppendOutboxEvents(tx, change);
               committed = change;

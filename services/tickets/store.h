@@ -95,6 +95,9 @@ struct OpenWorkCounts {
   std::vector<Callbacks> callbacks;
 };
 
+// The database SEQUENCE ticket ids come from (migration 0003).
+inline constexpr char kTicketIdSequence[] = "ticket_ids";
+
 class TicketStore {
  public:
   virtual ~TicketStore() = default;
@@ -107,8 +110,9 @@ class TicketStore {
   virtual void SavePolicy(common::MysqlConnection& tx, std::string_view site_id,
                           const std::string& policy) = 0;
 
-  // Inserts a new ticket with its deadlines and history; returns its id (the
-  // ticket_id of `ticket` is ignored and replaced by the new id's decimal).
+  // Inserts a new ticket with its deadlines and history; returns its id: the
+  // ticket_id of `ticket` when it is one taken from kTicketIdSequence
+  // beforehand (RecordNumberAllocator::NextCommittedWithId), else a new one.
   virtual std::string Insert(common::MysqlConnection& tx, const domain::Change& change) = 0;
   // The ticket of that site, or nullopt (missing, another site's, or a
   // malformed id: all look the same, rule C-1). `for_update` row-locks it.

@@ -112,11 +112,13 @@ void SeedLargeSite(common::MysqlPool& pool, int64_t n, int64_t first_due_us) {
     const std::string seq = "seq_" + std::to_string(from) + "_to_" + std::to_string(to);
     pool.WithTransaction([&](common::MysqlConnection& tx) {
       tx.Execute(
-          "INSERT INTO tickets (site_id, number, kind, channel, category, priority, state, unit, "
+          "INSERT INTO tickets (id, site_id, number, kind, channel, category, priority, state, "
+          "unit, "
           "contact_name, contact_phone, description, first_contact_owner_id, owner_id, "
           "assignee_id, escalation_level, resolution, callback, incident_report, version, "
           "created_at_us, updated_at_us) "
-          "SELECT ?, CONCAT('TK-BL01-', seq), 1 + seq % 3, 1, 1 + seq % 5, 1, "
+          "SELECT NEXT VALUE FOR ticket_ids, ?, CONCAT('TK-BL01-', seq), 1 + seq % 3, 1, 1 + seq % "
+          "5, 1, "
           "1 + seq % 3, CONCAT('U-', seq % 5000), 'Resident', '+86 138 0000 0000', "
           "'Seeded for the benchmark', 'staff-1', CONCAT('staff-', seq % 50), "
           "CONCAT('staff-', seq % 50), 1, '', '', '', "
