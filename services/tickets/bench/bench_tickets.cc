@@ -56,6 +56,14 @@ double MillisSince(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
+// The first failed call of a run, on stderr, so a failures= count has a cause.
+void ReportFirstFailure(const char* rpc, const grpc::Status& status) {
+  static std::atomic<bool> reported{false};
+  if (reported.exchange(true)) return;
+  std::fprintf(stderr, "bench_tickets: first failed %s: code %d: %s\n", rpc,
+               static_cast<int>(status.error_code()), status.error_message().c_str());
+}
+
 // One stub per caller thread; `call` fills and sends one request.
 template <class Call>
 CallerFactory Caller(testing::TicketsHarness& harness, Call call) {
@@ -88,7 +96,9 @@ void BenchCreate(testing::TicketsHarness& harness) {
         request.set_description("Kitchen tap leaking");
         request.set_request_id("bench-" + run + "-" + std::to_string(n));
         v1::CreateTicketResponse response;
-        return stub.CreateTicket(&ctx, request, &response).ok();
+        const grpc::Status status = stub.CreateTicket(&ctx, request, &response);
+        if (!status.ok()) ReportFirstFailure("CreateTicket", status);
+        return status.ok();
       });
   const double yardstick = bench::BenchYardstick();
   for (const int concurrency : bench::BenchConcurrencies()) {
