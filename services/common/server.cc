@@ -1,5 +1,6 @@
 #include "common/server.h"
 
+#include <absl/synchronization/mutex.h>
 #include <fcntl.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
@@ -65,9 +66,14 @@ void SetHandler(int signal_number, void (*handler)(int)) {
 
 }  // namespace
 
+void DisableMutexDeadlockDetection() {
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+}
+
 GrpcServer::GrpcServer(GrpcServerOptions options, const std::vector<grpc::Service*>& services,
                        prometheus::Registry* metrics_registry, const Logger* logger)
     : options_(std::move(options)), logger_(logger) {
+  DisableMutexDeadlockDetection();
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 

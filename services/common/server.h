@@ -49,6 +49,13 @@
 
 namespace propdesk::common {
 
+// Debian builds Abseil without NDEBUG, so every absl::Mutex that gRPC locks
+// also records lock-order graphs for deadlock detection (measured: 2–4 % of
+// a busy service's CPU). A diagnostic for Abseil's own tests, not for
+// serving: every process that makes or serves gRPC calls turns it off at
+// start-up (GrpcServer does it itself).
+void DisableMutexDeadlockDetection();
+
 struct GrpcServerOptions {
   std::string host = "0.0.0.0";
   int port = 0;  // 0 = any free port; GrpcServer::port() tells which
