@@ -77,6 +77,19 @@ std::string FormatRecordNumber(std::string_view type, std::string_view site_code
   return out;
 }
 
+namespace {
+
+// Sequence names are spliced into SQL: plain lower-case identifiers only.
+void ValidateSequenceName(std::string_view name) {
+  const bool plain =
+      !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+      });
+  if (!plain) throw InvalidArgument("id_sequence", "must be a plain lower-case identifier");
+}
+
+}  // namespace
+
 RecordNumberAllocator::RecordNumberAllocator(std::string type) : type_(std::move(type)) {
   ValidateRecordType(type_);
 }
@@ -105,23 +118,112 @@ std::string RecordNumberAllocator::NextCommitted(MysqlPool& pool, std::string_vi
 RecordNumberAllocator::NumberAndId RecordNumberAllocator::NextCommittedWithId(
     MysqlPool& pool, std::string_view site_code, std::chrono::year_month_day local_date,
     std::string_view id_sequence) const {
-  (void)FormatRecordNumber(type_, site_code, local_date, 1);
-  const bool plain = !id_sequence.empty() && id_sequence.size() <= 64 &&
-                     std::all_of(id_sequence.begin(), id_sequence.end(), [](char c) {
-                       return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
-                     });
-  if (!plain) throw InvalidArgument("id_sequence", "must be a plain lower-case identifier");
-  PooledConnection conn = pool.Acquire();
+  ValidateSequenceName(id_sequence);
+  return ReserveWithIds(pool, site_code, local_date, id_sequence, 1).front();
+}
+
+std::vector<RecordNumberAllocator::NumberAndId> RecordNumberAllocator::ReserveWithIds(
+    MysqlPool& pool, std::string_view site_code, std::chrono::year_month_day local_date,
+    std::string_view id_sequence, int count) const {
+  (void)FormatRecordNumber(type_, site_code, local_date, 1);  // bad input writes nothing
+  PooledConnection conn = pool.Acquire();  // autocommit: committed when the statement ends
   auto rs = conn->Query(
-      "INSERT INTO record_sequences (record_type, site_code, day, last_seq) VALUES (?, ?, ?, 1) "
-      "ON DUPLICATE KEY UPDATE last_seq = last_seq + 1 RETURNING last_seq, NEXTVAL(" +
+      "INSERT INTO record_sequences (record_type, site_code, day, last_seq) VALUES (?, ?, ?, ?) "
+      "ON DUPLICATE KEY UPDATE last_seq = last_seq + VALUES(last_seq) "
+      "RETURNING last_seq, NEXTVAL(" +
           std::string(id_sequence) + ")",
-      {type_, std::string(site_code), SqlDate(local_date)});
+      {type_, std::string(site_code), SqlDate(local_date), int64_t{count}});
   if (!rs->next()) throw Internal("record_sequences upsert returned no row for " + type_);
-  const int64_t seq = rs->getInt64(1);
-  const int64_t id = rs->getInt64(2);
-  if (seq < 1 || id < 1) throw Internal("record_sequences upsert returned no sequence or id");
-  return {FormatRecordNumber(type_, site_code, local_date, seq), id};
+  const int64_t last = rs->getInt64(1);
+  const int64_t first_id = rs->getInt64(2);
+  if (last < count || first_id < 1) {
+    throw Internal("record_sequences upsert returned no sequence or id for " + type_);
+  }
+  std::vector<NumberAndId> out;
+  out.reserve(count);
+  for (int i = 0; i < count; ++i) {
+    out.push_back(
+        {FormatRecordNumber(type_, site_code, local_date, last - count + 1 + i), first_id + i});
+  }
+  return out;
+}
+
+// --- BatchedRecordNumbers --------------------------------------------------------
+
+BatchedRecordNumbers::BatchedRecordNumbers(std::string type, std::string id_sequence, int max_batch)
+    : allocator_(std::move(type)), id_sequence_(std::move(id_sequence)), max_batch_(max_batch) {
+  ValidateSequenceName(id_sequence_);
+  if (max_batch_ < 1 || max_batch_ > 1000) {
+    throw InvalidArgument("max_batch", "must be between 1 and 1000");
+  }
+}
+
+RecordNumberAllocator::NumberAndId BatchedRecordNumbers::Next(
+    MysqlPool& pool, std::string_view site_code, std::chrono::year_month_day local_date) {
+  std::call_once(stride_checked_, [&] { CheckIdStride(pool); });
+  const std::shared_ptr<Day> day = DayFor(site_code, local_date);
+  std::unique_lock lock(day->mu);
+  ++day->waiting;
+  for (;;) {
+    if (!day->ready.empty()) {
+      RecordNumberAllocator::NumberAndId mine = std::move(day->ready.front());
+      day->ready.pop_front();
+      --day->waiting;
+      return mine;
+    }
+    if (!day->fetching) break;
+    day->ready_cv.wait(lock);
+  }
+  // This caller fetches for itself and for everyone waiting now.
+  day->fetching = true;
+  const int count = std::min(day->waiting, max_batch_);
+  lock.unlock();
+  std::vector<RecordNumberAllocator::NumberAndId> fetched;
+  try {
+    fetched = allocator_.ReserveWithIds(pool, site_code, local_date, id_sequence_, count);
+  } catch (...) {
+    lock.lock();
+    day->fetching = false;
+    --day->waiting;
+    day->ready_cv.notify_all();  // another waiter tries
+    throw;
+  }
+  lock.lock();
+  day->fetching = false;
+  RecordNumberAllocator::NumberAndId mine = std::move(fetched.front());
+  for (size_t i = 1; i < fetched.size(); ++i) day->ready.push_back(std::move(fetched[i]));
+  --day->waiting;
+  day->ready_cv.notify_all();
+  return mine;
+}
+
+std::shared_ptr<BatchedRecordNumbers::Day> BatchedRecordNumbers::DayFor(
+    std::string_view site_code, std::chrono::year_month_day local_date) {
+  const std::string key = std::string(site_code) + "|" + SqlDate(local_date);
+  std::lock_guard lock(days_mu_);
+  auto it = days_.find(key);
+  if (it != days_.end()) return it->second;
+  // A new day: forget the idle entries of earlier days (nobody holds them).
+  for (auto old = days_.begin(); old != days_.end();) {
+    bool idle = old->second.use_count() == 1;
+    if (idle) {
+      std::lock_guard day_lock(old->second->mu);
+      idle = old->second->ready.empty();  // never drop reserved numbers
+    }
+    old = idle ? days_.erase(old) : std::next(old);
+  }
+  return days_.emplace(key, std::make_shared<Day>()).first->second;
+}
+
+void BatchedRecordNumbers::CheckIdStride(MysqlPool& pool) {
+  auto rs = pool.Acquire()->Query("SELECT increment FROM " + id_sequence_);
+  const int64_t increment = rs->next() ? rs->getInt64(1) : 0;
+  if (increment < max_batch_) {
+    throw Error(ErrorKind::kFailedPrecondition, "ID_SEQUENCE_STRIDE",
+                "sequence " + id_sequence_ + " increments by " + std::to_string(increment) +
+                    "; batches of " + std::to_string(max_batch_) +
+                    " ids need INCREMENT BY >= that");
+  }
 }
 
 }  // namespace propdesk::common

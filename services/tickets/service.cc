@@ -217,11 +217,12 @@ grpc::ServerUnaryReactor* TicketsServiceImpl::CreateTicket(grpc::CallbackServerC
         // Rule C-5: TK-<SITE>-YYMMDD### by the site-local date, and the row
         // id, in one round trip committed on its own before the ticket's
         // transaction, so that busy creates of one site do not queue on the
-        // day's counter row and the transaction needs no id from the server
-        // (RecordNumberAllocator::NextCommittedWithId). A replay or a linked
-        // duplicate leaves both unused: a gap, never a repeat.
-        const common::RecordNumberAllocator::NumberAndId allocated = numbers_.NextCommittedWithId(
-            pool_, site.code, settings.calendar().LocalDate(Now()), kTicketIdSequence);
+        // day's counter row and the transaction needs no id from the server;
+        // concurrent creates share that round trip (BatchedRecordNumbers). A
+        // replay or a linked duplicate leaves both unused: a gap, never a
+        // repeat.
+        const common::RecordNumberAllocator::NumberAndId allocated =
+            numbers_.Next(pool_, site.code, settings.calendar().LocalDate(Now()));
         std::optional<Change> committed;  // the last attempt's change (retries overwrite)
         common::IdempotentOutcome outcome = idempotency_.Run(
             site.site_id, request->request_id(), common::RequestFingerprint(*request),

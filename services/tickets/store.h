@@ -112,7 +112,7 @@ class TicketStore {
 
   // Inserts a new ticket with its deadlines and history; returns its id: the
   // ticket_id of `ticket` when it is one taken from kTicketIdSequence
-  // beforehand (RecordNumberAllocator::NextCommittedWithId), else a new one.
+  // beforehand (common::BatchedRecordNumbers), else a new one.
   virtual std::string Insert(common::MysqlConnection& tx, const domain::Change& change) = 0;
   // The ticket of that site, or nullopt (missing, another site's, or a
   // malformed id: all look the same, rule C-1). `for_update` row-locks it.
