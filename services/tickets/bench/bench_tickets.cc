@@ -138,13 +138,14 @@ void SeedLargeSite(common::MysqlPool& pool, int64_t n, int64_t first_due_us) {
     });
   }
   pool.WithTransaction([&](common::MysqlConnection& tx) {
-    // 30 days / n apart: 1M deadlines fall due one per 2.6 s.
+    // 30 days / n apart by the ticket's seed number (TK-BL01-<n>; ids are
+    // spaced by the sequence's block size): 1M deadlines fall due one per 2.6 s.
     const int64_t spacing_us = 30LL * 86400 * 1000000 / n;
     tx.Execute(
         "INSERT INTO ticket_deadlines (ticket_id, kind, site_id, due_at_us, watched) "
-        "SELECT id, 1, site_id, ? + (id - (SELECT MIN(id) FROM tickets WHERE site_id = ?)) * ?, 1 "
+        "SELECT id, 1, site_id, ? + (CAST(SUBSTRING(number, 9) AS INTEGER) - 1) * ?, 1 "
         "FROM tickets WHERE site_id = ?",
-        {first_due_us, std::string(kLargeSite), spacing_us, std::string(kLargeSite)});
+        {first_due_us, spacing_us, std::string(kLargeSite)});
   });
 }
 
