@@ -109,23 +109,13 @@ std::string RecordNumberAllocator::Next(MysqlConnection& tx, std::string_view si
   return FormatRecordNumber(type_, site_code, local_date, seq);
 }
 
-std::string RecordNumberAllocator::NextCommitted(MysqlPool& pool, std::string_view site_code,
-                                                 std::chrono::year_month_day local_date) const {
-  PooledConnection conn = pool.Acquire();  // autocommit: committed when the statement ends
-  return Next(*conn, site_code, local_date);
-}
-
-RecordNumberAllocator::NumberAndId RecordNumberAllocator::NextCommittedWithId(
-    MysqlPool& pool, std::string_view site_code, std::chrono::year_month_day local_date,
-    std::string_view id_sequence) const {
-  ValidateSequenceName(id_sequence);
-  return ReserveWithIds(pool, site_code, local_date, id_sequence, 1).front();
-}
-
 std::vector<RecordNumberAllocator::NumberAndId> RecordNumberAllocator::ReserveWithIds(
     MysqlPool& pool, std::string_view site_code, std::chrono::year_month_day local_date,
     std::string_view id_sequence, int count) const {
-  (void)FormatRecordNumber(type_, site_code, local_date, 1);  // bad input writes nothing
+  // Bad input writes nothing; the sequence name is spliced into the SQL.
+  (void)FormatRecordNumber(type_, site_code, local_date, 1);
+  ValidateSequenceName(id_sequence);
+  if (count < 1) throw InvalidArgument("count", "must be at least 1");
   PooledConnection conn = pool.Acquire();  // autocommit: committed when the statement ends
   auto rs = conn->Query(
       "INSERT INTO record_sequences (record_type, site_code, day, last_seq) VALUES (?, ?, ?, ?) "

@@ -55,31 +55,21 @@ class RecordNumberAllocator {
   std::string Next(MysqlConnection& tx, std::string_view site_code,
                    std::chrono::year_month_day local_date) const;
 
-  // The same, but allocated and committed at once on a connection of its own
-  // (take it before starting the record's transaction: the pool is not
-  // re-entered while a transaction holds a connection). The counter row is
-  // locked for that one statement only, so busy writers of one site do not
-  // queue behind each other's transactions. The price: a record whose
-  // transaction then fails leaves its number unused, so numbers may have
-  // gaps — they still never repeat (C-5 asks exactly that).
-  std::string NextCommitted(MysqlPool& pool, std::string_view site_code,
-                            std::chrono::year_month_day local_date) const;
-
-  // NextCommitted plus, in the same round trip, the next value of the
-  // database SEQUENCE `id_sequence` (a plain identifier, else
-  // Error(kInvalidArgument)): a record's number and its row id together, so
-  // the record's own transaction can write it without asking for an id.
   struct NumberAndId {
     std::string number;
     int64_t id = 0;
   };
-  NumberAndId NextCommittedWithId(MysqlPool& pool, std::string_view site_code,
-                                  std::chrono::year_month_day local_date,
-                                  std::string_view id_sequence) const;
-
-  // `count` consecutive numbers and `count` consecutive ids from one NEXTVAL
-  // of `id_sequence` (which must increment by at least `count`), committed
-  // in one statement. For BatchedRecordNumbers.
+  // `count` consecutive numbers and `count` consecutive row ids, allocated
+  // and committed at once on a connection of its own, in one statement: the
+  // numbers from the day's counter, the ids from one NEXTVAL of the database
+  // SEQUENCE `id_sequence` (a plain identifier, else Error(kInvalidArgument);
+  // it must increment by at least `count`). Take them before starting the
+  // record's transaction (the pool is not re-entered while a transaction
+  // holds a connection). The counter row is locked for that one statement
+  // only, so busy writers of one site do not queue behind each other's
+  // transactions. The price: a record whose transaction then fails leaves
+  // its number unused, so numbers may have gaps — they still never repeat
+  // (C-5 asks exactly that). Use it through BatchedRecordNumbers.
   std::vector<NumberAndId> ReserveWithIds(MysqlPool& pool, std::string_view site_code,
                                           std::chrono::year_month_day local_date,
                                           std::string_view id_sequence, int count) const;
@@ -90,10 +80,10 @@ class RecordNumberAllocator {
   std::string type_;
 };
 
-// NextCommittedWithId for records created at a high rate: callers that ask
+// ReserveWithIds for records created at a high rate: callers that ask
 // at the same moment for the same type, site and day share one round trip.
 // A caller alone gets a block of one (numbers then follow creation order
-// exactly, as with NextCommittedWithId); when N callers wait, the one that
+// exactly); when N callers wait, the one that
 // goes to the database reserves N numbers (at most `max_batch`) and every
 // waiter takes one, so a busy site pays one allocation per batch instead of
 // one per record. Nothing is reserved ahead of demand; numbers a process

@@ -135,22 +135,34 @@ TEST_F(RecordSequenceTest, C5_UniqueUnderConcurrentWriters) {
   }
 }
 
-// NextCommitted: the number is committed on its own, so it survives the
+// ReserveWithIds: the number is committed on its own, so it survives the
 // caller's rollback (a gap, never a repeat), and concurrent writers still
 // never share one.
-TEST_F(RecordSequenceTest, C5_CommittedAllocationSurvivesTheCallersRollback) {
+class CommittedRecordSequenceTest : public RecordSequenceTest {
+ protected:
+  void SetUp() override {
+    RecordSequenceTest::SetUp();
+    pool_->Acquire()->ExecuteRaw("CREATE SEQUENCE row_ids START WITH 100");
+  }
+  std::string Reserve(const RecordNumberAllocator& allocator, std::string_view site,
+                      std::chrono::year_month_day day) {
+    return allocator.ReserveWithIds(*pool_, site, day, "row_ids", 1).front().number;
+  }
+};
+
+TEST_F(CommittedRecordSequenceTest, C5_CommittedAllocationSurvivesTheCallersRollback) {
   const RecordNumberAllocator tickets("TK");
-  EXPECT_EQ(tickets.NextCommitted(*pool_, "SZ01", Ymd(2024, 2, 14)), "TK-SZ01-240214001");
+  EXPECT_EQ(Reserve(tickets, "SZ01", Ymd(2024, 2, 14)), "TK-SZ01-240214001");
   EXPECT_THROW(pool_->WithTransaction([&](MysqlConnection&) {
     throw Error(ErrorKind::kFailedPrecondition, "TEST_ROLLBACK", "roll back");
   }),
                Error);
-  EXPECT_EQ(tickets.NextCommitted(*pool_, "SZ01", Ymd(2024, 2, 14)), "TK-SZ01-240214002");
+  EXPECT_EQ(Reserve(tickets, "SZ01", Ymd(2024, 2, 14)), "TK-SZ01-240214002");
   EXPECT_EQ(Allocate(tickets, "SZ01", Ymd(2024, 2, 14)), "TK-SZ01-240214003");
-  EXPECT_THROW(tickets.NextCommitted(*pool_, "sz 01", Ymd(2024, 2, 14)), Error);
+  EXPECT_THROW(Reserve(tickets, "sz 01", Ymd(2024, 2, 14)), Error);
 }
 
-TEST_F(RecordSequenceTest, C5_CommittedAllocationUniqueUnderConcurrentWriters) {
+TEST_F(CommittedRecordSequenceTest, C5_CommittedAllocationUniqueUnderConcurrentWriters) {
   constexpr int kThreads = 16;
   constexpr int kPerThread = 50;
   const RecordNumberAllocator tickets("TK");
@@ -160,7 +172,7 @@ TEST_F(RecordSequenceTest, C5_CommittedAllocationUniqueUnderConcurrentWriters) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&] {
       for (int i = 0; i < kPerThread; ++i) {
-        std::string number = tickets.NextCommitted(*pool_, "SZ01", Ymd(2024, 2, 14));
+        std::string number = Reserve(tickets, "SZ01", Ymd(2024, 2, 14));
         std::lock_guard<std::mutex> lock(mu);
         EXPECT_TRUE(numbers.insert(std::move(number)).second) << "a number was handed out twice";
       }
@@ -171,16 +183,18 @@ TEST_F(RecordSequenceTest, C5_CommittedAllocationUniqueUnderConcurrentWriters) {
   EXPECT_EQ(*numbers.rbegin(), FormatRecordNumber("TK", "SZ01", Ymd(2024, 2, 14), 800));
 }
 
-TEST_F(RecordSequenceTest, C5_NumberAndRowIdComeTogether) {
-  pool_->Acquire()->ExecuteRaw("CREATE SEQUENCE row_ids START WITH 100");
+TEST_F(CommittedRecordSequenceTest, C5_NumberAndRowIdComeTogether) {
   const RecordNumberAllocator tickets("TK");
-  const auto first = tickets.NextCommittedWithId(*pool_, "SZ01", Ymd(2024, 2, 14), "row_ids");
-  const auto second = tickets.NextCommittedWithId(*pool_, "SZ01", Ymd(2024, 2, 14), "row_ids");
-  EXPECT_EQ(first.number, "TK-SZ01-240214001");
-  EXPECT_EQ(first.id, 100);
-  EXPECT_EQ(second.number, "TK-SZ01-240214002");
-  EXPECT_EQ(second.id, 101);
-  EXPECT_THROW(tickets.NextCommittedWithId(*pool_, "SZ01", Ymd(2024, 2, 14), "ids; DROP"), Error);
+  const auto first = tickets.ReserveWithIds(*pool_, "SZ01", Ymd(2024, 2, 14), "row_ids", 1);
+  const auto second = tickets.ReserveWithIds(*pool_, "SZ01", Ymd(2024, 2, 14), "row_ids", 1);
+  ASSERT_EQ(first.size(), 1u);
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(first[0].number, "TK-SZ01-240214001");
+  EXPECT_EQ(first[0].id, 100);
+  EXPECT_EQ(second[0].number, "TK-SZ01-240214002");
+  EXPECT_EQ(second[0].id, 101);
+  EXPECT_THROW(tickets.ReserveWithIds(*pool_, "SZ01", Ymd(2024, 2, 14), "ids; DROP", 1), Error);
+  EXPECT_THROW(tickets.ReserveWithIds(*pool_, "SZ01", Ymd(2024, 2, 14), "row_ids", 0), Error);
 }
 
 // A caller alone gets numbers in order, one per round trip; concurrent
