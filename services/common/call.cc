@@ -98,6 +98,53 @@ LogContext CallContext::log_context() const {
                     .rpc = rpc};
 }
 
+Completion::Completion(CallEnv* env, std::shared_ptr<call_internal::CallState> state)
+    : env_(env), state_(std::move(state)) {}
+
+Completion& Completion::operator=(Completion&& other) noexcept {
+  if (this != &other) {
+    if (pending()) Finish(grpc::Status(grpc::StatusCode::INTERNAL, "the call was dropped"));
+    env_ = other.env_;
+    state_ = std::move(other.state_);
+  }
+  return *this;
+}
+
+Completion::~Completion() {
+  if (!pending()) return;
+  // A programming error, never a client's: answer rather than hang the call.
+  call_internal::Finish(*env_, *state_,
+                        ToGrpcStatus(Internal("the call was dropped without an answer")),
+                        "completion dropped without an answer");
+}
+
+void Completion::Finish(const grpc::Status& status) {
+  if (!pending()) return;
+  std::shared_ptr<call_internal::CallState> state = std::move(state_);
+  call_internal::Finish(*env_, *state, status, "");
+}
+
+void Completion::Fail(std::exception_ptr error) {
+  if (!pending()) return;
+  std::string detail;
+  const grpc::Status status = StatusFromException(error, &detail);
+  std::shared_ptr<call_internal::CallState> state = std::move(state_);
+  call_internal::Finish(*env_, *state, status, detail);
+}
+
+bool Completion::FinishIfNoLongerWanted() {
+  if (!pending()) return true;
+  std::optional<grpc::Status> refused = call_internal::CheckStillWanted(*state_);
+  if (!refused) return false;
+  Finish(*refused);
+  return true;
+}
+
+const CallContext& Completion::context() const {
+  if (!state_) throw Internal("context() of an answered Completion");
+  return state_->context;
+}
+
 namespace call_internal {
 
 void Begin(const CallEnv& env, grpc::CallbackServerContext* ctx, const CallInfo& info, Auth auth,
@@ -122,6 +169,21 @@ void Begin(const CallEnv& env, grpc::CallbackServerContext* ctx, const CallInfo&
     throw Internal("no JWT verifier is configured for this service");
   }
   call.principal = env.verifier->Verify(*token, std::chrono::system_clock::now());
+}
+
+std::shared_ptr<CallState> Start(const CallEnv& env, grpc::CallbackServerContext* ctx,
+                                 const CallInfo& info, Auth auth) {
+  auto state = std::make_shared<CallState>();
+  state->started = std::chrono::steady_clock::now();
+  state->reactor = ctx->DefaultReactor();
+  try {
+    Begin(env, ctx, info, auth, *state);
+  } catch (...) {
+    std::string detail;
+    Finish(env, *state, StatusFromException(std::current_exception(), &detail), detail);
+    state->finished_early = true;
+  }
+  return state;
 }
 
 std::optional<grpc::Status> CheckStillWanted(const CallState& state) {

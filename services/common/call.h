@@ -76,11 +76,47 @@ struct CallContext {
 };
 
 namespace call_internal {
+struct CallState;
+}  // namespace call_internal
+
+// The answer of a call run by RunUnaryAsync, which may be given later and on
+// another thread (a batch that commits many calls at once). Move-only; the
+// first Finish or Fail answers the call, logs its line and finishes the
+// reactor. A Completion destroyed unanswered answers INTERNAL, so a call is
+// never left hanging. Write the response message before finishing: gRPC
+// owns it again afterwards.
+class Completion {
+ public:
+  Completion() = default;
+  Completion(CallEnv* env, std::shared_ptr<call_internal::CallState> state);
+  Completion(Completion&& other) noexcept = default;
+  Completion& operator=(Completion&& other) noexcept;
+  Completion(const Completion&) = delete;
+  Completion& operator=(const Completion&) = delete;
+  ~Completion();
+
+  void Finish(const grpc::Status& status = grpc::Status::OK);
+  // Answers with the status `error` maps to (StatusFromException).
+  void Fail(std::exception_ptr error);
+  // When the client's deadline has passed or it cancelled, answers so and
+  // returns true: the work need not be done.
+  bool FinishIfNoLongerWanted();
+  // True until answered (and false for a moved-from Completion).
+  bool pending() const { return state_ != nullptr; }
+  const CallContext& context() const;
+
+ private:
+  CallEnv* env_ = nullptr;
+  std::shared_ptr<call_internal::CallState> state_;
+};
+
+namespace call_internal {
 
 struct CallState {
   CallContext context;
   std::chrono::steady_clock::time_point started;
   grpc::ServerUnaryReactor* reactor = nullptr;
+  bool finished_early = false;
 };
 
 enum class Auth { kRequired, kOptional };
@@ -88,6 +124,10 @@ enum class Auth { kRequired, kOptional };
 // Request id, deadline and, per `auth`, the principal. Throws on bad auth.
 void Begin(const CallEnv& env, grpc::CallbackServerContext* ctx, const CallInfo& info, Auth auth,
            CallState& state);
+// A new call's state after Begin; when Begin refused the call (bad
+// credentials), the call is already answered and `finished_early` is set.
+std::shared_ptr<CallState> Start(const CallEnv& env, grpc::CallbackServerContext* ctx,
+                                 const CallInfo& info, Auth auth);
 // Nullopt when `fn` may run; otherwise the status to finish with.
 std::optional<grpc::Status> CheckStillWanted(const CallState& state);
 // Logs the call's one line and finishes its reactor.
@@ -112,17 +152,9 @@ grpc::Status Invoke(Fn& fn, const CallContext& context, std::string* log_detail)
 template <class Fn>
 grpc::ServerUnaryReactor* Run(CallEnv& env, grpc::CallbackServerContext* ctx, const CallInfo& info,
                               Auth auth, Fn fn) {
-  auto state = std::make_shared<CallState>();
-  state->started = std::chrono::steady_clock::now();
-  state->reactor = ctx->DefaultReactor();
-  try {
-    Begin(env, ctx, info, auth, *state);
-  } catch (...) {
-    std::string detail;
-    Finish(env, *state, StatusFromException(std::current_exception(), &detail), detail);
-    return state->reactor;
-  }
+  std::shared_ptr<CallState> state = Start(env, ctx, info, auth);
   grpc::ServerUnaryReactor* reactor = state->reactor;
+  if (state->finished_early) return reactor;
   const bool queued = env.executor->Submit([&env, state, fn = std::move(fn)]() mutable {
     if (std::optional<grpc::Status> refused = CheckStillWanted(*state)) {
       Finish(env, *state, *refused, "");
@@ -136,7 +168,42 @@ grpc::ServerUnaryReactor* Run(CallEnv& env, grpc::CallbackServerContext* ctx, co
   return reactor;
 }
 
+// Like Run, but `fn(const CallContext&, Completion&)` may move the
+// Completion away to answer later; one it leaves in place is answered when
+// it returns (OK, or what it threw).
+template <class Fn>
+grpc::ServerUnaryReactor* RunAsync(CallEnv& env, grpc::CallbackServerContext* ctx,
+                                   const CallInfo& info, Fn fn) {
+  std::shared_ptr<CallState> state = Start(env, ctx, info, Auth::kRequired);
+  grpc::ServerUnaryReactor* reactor = state->reactor;
+  if (state->finished_early) return reactor;
+  const bool queued = env.executor->Submit([&env, state, fn = std::move(fn)]() mutable {
+    Completion done(&env, state);
+    if (done.FinishIfNoLongerWanted()) return;
+    try {
+      fn(state->context, done);
+    } catch (...) {
+      if (done.pending()) done.Fail(std::current_exception());
+      return;
+    }
+    if (done.pending()) done.Finish();
+  });
+  if (!queued) Finish(env, *state, ServerBusy(), "executor queue full");
+  return reactor;
+}
+
 }  // namespace call_internal
+
+// Authenticated unary call whose answer may come later from another thread:
+// `fn(const CallContext& call, Completion& done)` validates and hands `done`
+// (moved) to whatever finishes the work, typically a BatchQueue, so that
+// the executor thread is free at once instead of waiting for the batch.
+// Everything else is as RunUnary.
+template <class Fn>
+grpc::ServerUnaryReactor* RunUnaryAsync(CallEnv& env, grpc::CallbackServerContext* ctx,
+                                        const CallInfo& info, Fn fn) {
+  return call_internal::RunAsync(env, ctx, info, std::move(fn));
+}
 
 // Authenticated unary call (the default for every business RPC).
 template <class Fn>

@@ -39,13 +39,6 @@ Error ReusedRequestId(std::string_view request_id) {
                {{"request_id", std::string(request_id)}});
 }
 
-Error InProgress(std::string_view request_id) {
-  return Error(ErrorKind::kAborted, "REQUEST_IN_PROGRESS",
-               "a request with request_id '" + std::string(request_id) +
-                   "' is still being processed; retry shortly to get its result",
-               {{"request_id", std::string(request_id)}});
-}
-
 // Redis value layouts: "P|<fp>" while in flight, "D|<fp>|<response>" when done.
 struct StoredValue {
   char state = 0;
@@ -70,6 +63,13 @@ bool ParseValue(std::string_view v, StoredValue* out) {
 
 }  // namespace
 
+Error RequestInProgress(std::string_view request_id) {
+  return Error(ErrorKind::kAborted, "REQUEST_IN_PROGRESS",
+               "a request with request_id '" + std::string(request_id) +
+                   "' is still being processed; retry shortly to get its result",
+               {{"request_id", std::string(request_id)}});
+}
+
 Idempotency::Idempotency(MysqlPool& pool, RedisClient* redis, IdempotencyOptions options)
     : pool_(pool), redis_(redis), options_(std::move(options)) {}
 
@@ -80,71 +80,150 @@ std::string Idempotency::Key(std::string_view site_id, std::string_view request_
 
 IdempotentOutcome Idempotency::Run(std::string_view site_id, std::string_view request_id,
                                    std::string_view fingerprint, const Effect& effect) {
-  if (request_id.empty()) {
+  const IdempotentRequest request{std::string(site_id), std::string(request_id),
+                                  std::string(fingerprint)};
+  const IdempotencyClaim claim = std::move(Claim({&request}).front());
+  if (claim.state == IdempotencyClaim::State::kReplay) return {claim.replay, true};
+  if (claim.state == IdempotencyClaim::State::kRefused) std::rethrow_exception(claim.refusal);
+  return RunClaimed(request, claim, effect);
+}
+
+std::vector<IdempotencyClaim> Idempotency::Claim(
+    const std::vector<const IdempotentRequest*>& requests) {
+  for (const IdempotentRequest* request : requests) ValidateRequestId(request->request_id);
+  std::vector<IdempotencyClaim> claims(requests.size());
+  if (redis_ == nullptr) return claims;  // kUnknown: MySQL decides
+  // SET NX GET (Redis 7): marks the request in flight unless a value is
+  // there, and returns that value, in one command.
+  std::vector<std::vector<std::string>> commands;
+  std::vector<size_t> sent;  // index into requests of each command
+  const std::string ttl = std::to_string(options_.in_flight_ttl.count());
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const IdempotentRequest& request = *requests[i];
+    if (request.request_id.empty()) continue;
+    commands.push_back({"SET", Key(request.site_id, request.request_id),
+                        std::string(1, kInFlight) + "|" + request.fingerprint, "NX", "GET", "PX",
+                        ttl});
+    sent.push_back(i);
+  }
+  if (commands.empty()) return claims;
+  std::vector<RedisReply> replies;
+  try {
+    replies = redis_->Pipeline(commands);
+  } catch (const Error& e) {
+    if (e.kind() != ErrorKind::kUnavailable) throw;
+    return claims;  // Redis down: slower, still exactly one effect
+  }
+  for (size_t k = 0; k < sent.size() && k < replies.size(); ++k) {
+    claims[sent[k]] = ClaimFromReply(*requests[sent[k]], replies[k]);
+  }
+  return claims;
+}
+
+IdempotencyClaim Idempotency::ClaimFromReply(const IdempotentRequest& request,
+                                             const RedisReply& reply) {
+  IdempotencyClaim claim;
+  if (reply.is_nil()) {
+    claim.state = IdempotencyClaim::State::kOwned;  // nothing was there: ours now
+    return claim;
+  }
+  StoredValue stored;
+  if (reply.type != RedisReply::Type::kString || !ParseValue(reply.str, &stored)) {
+    return claim;  // an error reply or not our layout: MySQL decides
+  }
+  if (stored.fingerprint != request.fingerprint) {
+    claim.state = IdempotencyClaim::State::kRefused;
+    claim.refusal = std::make_exception_ptr(ReusedRequestId(request.request_id));
+  } else if (stored.state == kInFlight) {
+    claim.state = IdempotencyClaim::State::kRefused;
+    claim.refusal = std::make_exception_ptr(RequestInProgress(request.request_id));
+  } else {
+    claim.state = IdempotencyClaim::State::kReplay;
+    claim.replay = std::string(stored.response);
+  }
+  return claim;
+}
+
+void Idempotency::DeferKey(MysqlConnection& tx, const IdempotentRequest& request,
+                           const std::string& response) {
+  DeferKeys(tx, {{&request, &response}});
+}
+
+void Idempotency::DeferKeys(
+    MysqlConnection& tx,
+    const std::vector<std::pair<const IdempotentRequest*, const std::string*>>& done) {
+  // The keys go in with the effects' last writes and the COMMIT, one round
+  // trip. A concurrent duplicate's INSERT waits on its row and then fails
+  // (RunInMysql); a repeat of a committed request fails at once. Either way
+  // its whole transaction rolls back: one effect.
+  MultiRowInsert rows(
+      "INSERT INTO idempotency_keys (site_id, request_id, fingerprint, response) VALUES",
+      "(?, ?, ?, ?)");
+  for (const auto& [request, response] : done) {
+    if (request->request_id.empty()) continue;
+    rows.Add({request->site_id, request->request_id, request->fingerprint, *response});
+  }
+  rows.DeferOn(tx);
+}
+
+void Idempotency::Remember(
+    const std::vector<std::pair<const IdempotentRequest*, const std::string*>>& done) {
+  if (redis_ == nullptr) return;
+  std::vector<std::vector<std::string>> commands;
+  for (const auto& [request, response] : done) {
+    if (!request->request_id.empty()) commands.push_back(RememberCommand(*request, *response));
+  }
+  if (commands.empty()) return;
+  try {
+    redis_->Pipeline(commands);
+  } catch (const Error&) {
+    // Best effort: MySQL already holds the truth.
+  }
+}
+
+std::vector<std::string> Idempotency::RememberCommand(const IdempotentRequest& request,
+                                                      const std::string& response) const {
+  return {"SET", Key(request.site_id, request.request_id),
+          std::string(1, kDone) + "|" + request.fingerprint + "|" + response, "PX",
+          std::to_string(options_.done_ttl.count())};
+}
+
+IdempotentOutcome Idempotency::RunClaimed(const IdempotentRequest& request,
+                                          const IdempotencyClaim& claim, const Effect& effect) {
+  if (request.request_id.empty()) {
     return {pool_.WithTransaction([&](MysqlConnection& tx) { return effect(tx); }), false};
   }
-  ValidateRequestId(request_id);
-  const std::string key = Key(site_id, request_id);
-  IdempotentOutcome replay;
-  const Claim claim = ClaimInRedis(key, request_id, fingerprint, &replay);
-  if (replay.replayed) return replay;
   try {
-    IdempotentOutcome outcome = RunInMysql(site_id, request_id, fingerprint, effect);
-    RememberInRedis(key, fingerprint, outcome.response);
+    IdempotentOutcome outcome = RunInMysql(request, effect);
+    Remember({{&request, &outcome.response}});
     return outcome;
   } catch (...) {
-    // Let a retry through at once instead of after in_flight_ttl.
-    if (claim == Claim::kOwned) ForgetInRedis(key);
+    Release(request, claim);
     throw;
   }
 }
 
-Idempotency::Claim Idempotency::ClaimInRedis(const std::string& key, std::string_view request_id,
-                                             std::string_view fingerprint,
-                                             IdempotentOutcome* replay) {
-  if (redis_ == nullptr) return Claim::kUnknown;
+void Idempotency::Release(const IdempotentRequest& request, const IdempotencyClaim& claim) {
+  // Let a retry through at once instead of after in_flight_ttl.
+  if (redis_ == nullptr || claim.state != IdempotencyClaim::State::kOwned) return;
   try {
-    const std::string marker = std::string(1, kInFlight) + "|" + std::string(fingerprint);
-    const RedisReply set = redis_->Command(
-        {"SET", key, marker, "NX", "PX", std::to_string(options_.in_flight_ttl.count())});
-    if (set.type == RedisReply::Type::kStatus) return Claim::kOwned;
-    if (set.is_error()) return Claim::kUnknown;
-    const RedisReply got = redis_->Command({"GET", key});
-    StoredValue stored;
-    if (got.type != RedisReply::Type::kString || !ParseValue(got.str, &stored)) {
-      return Claim::kUnknown;  // expired in between, or not ours: MySQL decides
-    }
-    if (stored.fingerprint != fingerprint) throw ReusedRequestId(request_id);
-    if (stored.state == kInFlight) throw InProgress(request_id);
-    replay->response = std::string(stored.response);
-    replay->replayed = true;
-    return Claim::kUnknown;
-  } catch (const Error& e) {
-    if (e.kind() != ErrorKind::kUnavailable) throw;
-    return Claim::kUnknown;  // Redis down: slower, still exactly one effect
+    redis_->Command({"DEL", Key(request.site_id, request.request_id)});
+  } catch (const Error&) {
   }
 }
 
-IdempotentOutcome Idempotency::RunInMysql(std::string_view site_id, std::string_view request_id,
-                                          std::string_view fingerprint, const Effect& effect) {
+IdempotentOutcome Idempotency::RunInMysql(const IdempotentRequest& request, const Effect& effect) {
   for (int attempt = 1;; ++attempt) {
     try {
       return pool_.WithTransaction([&](MysqlConnection& tx) -> IdempotentOutcome {
         std::string response = effect(tx);
-        // The key goes in with the effect's last writes and the COMMIT, one
-        // round trip. A concurrent duplicate's INSERT waits on this row and
-        // then fails (caught below); a repeat of a committed request fails at
-        // once. Either way its whole transaction rolls back: one effect.
-        tx.Defer(
-            "INSERT INTO idempotency_keys (site_id, request_id, fingerprint, response) "
-            "VALUES (?, ?, ?, ?)",
-            {std::string(site_id), std::string(request_id), std::string(fingerprint), response});
+        DeferKey(tx, request, response);
         return {std::move(response), false};
       });
     } catch (const Error& e) {
       if (e.kind() != ErrorKind::kAlreadyExists) throw;
       // Ours, or the effect's own duplicate? The committed key decides.
-      std::optional<IdempotentOutcome> first = StoredOutcome(site_id, request_id, fingerprint);
+      std::optional<IdempotentOutcome> first = StoredOutcome(request);
       if (first) return *std::move(first);
       // No key committed (yet): InnoDB can report the duplicate while the
       // other request's commit is still on its way, or that one rolled back.
@@ -154,40 +233,20 @@ IdempotentOutcome Idempotency::RunInMysql(std::string_view site_id, std::string_
   }
 }
 
-std::optional<IdempotentOutcome> Idempotency::StoredOutcome(std::string_view site_id,
-                                                            std::string_view request_id,
-                                                            std::string_view fingerprint) {
+std::optional<IdempotentOutcome> Idempotency::StoredOutcome(const IdempotentRequest& request) {
   // A locking read: the duplicate error can reach us a moment before the
   // first request's commit is visible to a plain (snapshot) read, and the
   // locking read waits for it and sees the latest committed row.
   auto rs = pool_.Acquire()->Query(
       "SELECT fingerprint, response FROM idempotency_keys WHERE site_id = ? AND request_id = ? "
       "LOCK IN SHARE MODE",
-      {std::string(site_id), std::string(request_id)});
+      {request.site_id, request.request_id});
   if (!rs->next()) return std::nullopt;
-  if (std::string(rs->getString(1)) != fingerprint) throw ReusedRequestId(request_id);
+  if (std::string(rs->getString(1)) != request.fingerprint) {
+    throw ReusedRequestId(request.request_id);
+  }
   std::unique_ptr<std::istream> blob(rs->getBlob(2));
   return IdempotentOutcome{std::string(std::istreambuf_iterator<char>(*blob), {}), true};
-}
-
-void Idempotency::RememberInRedis(const std::string& key, std::string_view fingerprint,
-                                  const std::string& response) {
-  if (redis_ == nullptr) return;
-  try {
-    std::string value = std::string(1, kDone) + "|" + std::string(fingerprint) + "|" + response;
-    redis_->Command(
-        {"SET", key, std::move(value), "PX", std::to_string(options_.done_ttl.count())});
-  } catch (const Error&) {
-    // Best effort: MySQL already holds the truth.
-  }
-}
-
-void Idempotency::ForgetInRedis(const std::string& key) {
-  if (redis_ == nullptr) return;
-  try {
-    redis_->Command({"DEL", key});
-  } catch (const Error&) {
-  }
 }
 
 size_t PurgeIdempotencyKeys(MysqlPool& pool, std::chrono::seconds older_than, size_t limit) {

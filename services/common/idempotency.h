@@ -22,11 +22,15 @@
 #include <google/protobuf/message.h>
 
 #include <chrono>
+#include <exception>
 #include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
+#include "common/errors.h"
 #include "common/mysql.h"
 #include "common/redis.h"
 
@@ -45,6 +49,31 @@ struct IdempotentOutcome {
   bool replayed = false;  // true when this call did not run the effect
 };
 
+// One request as C-8 identifies it. An empty request_id is not deduplicated.
+struct IdempotentRequest {
+  std::string site_id;
+  std::string request_id;
+  std::string fingerprint;  // RequestFingerprint of the payload
+};
+
+// What Redis said of a request before its effect runs (Idempotency::Claim).
+struct IdempotencyClaim {
+  enum class State {
+    kOwned,    // this caller marked it in flight: run the effect
+    kUnknown,  // no marker could be set or read (Redis down, no request_id): MySQL decides
+    kReplay,   // it already ran: `replay` holds its response
+    kRefused,  // in flight elsewhere, or the id was used for another payload: `refusal`
+  };
+  State state = State::kUnknown;
+  std::string replay;
+  std::exception_ptr refusal;
+};
+
+// ABORTED / REQUEST_IN_PROGRESS: a request with that id is still running
+// (the gateway's 409); for callers that detect a concurrent duplicate
+// themselves.
+Error RequestInProgress(std::string_view request_id);
+
 class Idempotency {
  public:
   using Effect = std::function<std::string(MysqlConnection& tx)>;
@@ -58,20 +87,38 @@ class Idempotency {
   IdempotentOutcome Run(std::string_view site_id, std::string_view request_id,
                         std::string_view fingerprint, const Effect& effect);
 
+  // The same in steps, for a caller that commits many requests in one
+  // transaction (a batch of creates, tickets/creator.h):
+  //  1. Claim them all: one Redis round trip (a pipeline of SET NX GET).
+  //     Validates each request_id first (Error(kInvalidArgument)).
+  std::vector<IdempotencyClaim> Claim(const std::vector<const IdempotentRequest*>& requests);
+  //  2. Inside the transaction, after each request's effect: its key row,
+  //     sent with the COMMIT. A duplicate key fails the whole transaction.
+  static void DeferKey(MysqlConnection& tx, const IdempotentRequest& request,
+                       const std::string& response);
+  //     The same for many requests: one multi-row INSERT.
+  static void DeferKeys(
+      MysqlConnection& tx,
+      const std::vector<std::pair<const IdempotentRequest*, const std::string*>>& done);
+  //  3a. After the COMMIT: one Redis round trip answers later repeats.
+  void Remember(const std::vector<std::pair<const IdempotentRequest*, const std::string*>>& done);
+  //  3b. Or, when the transaction failed, one request at a time on its own
+  //      transaction, as Run does after its claim (a committed duplicate is
+  //      answered with the stored response); releases its claim on failure.
+  IdempotentOutcome RunClaimed(const IdempotentRequest& request, const IdempotencyClaim& claim,
+                               const Effect& effect);
+  //  Claims taken and then not run (the request was refused later on):
+  //  released so that a retry need not wait for in_flight_ttl.
+  void Release(const IdempotentRequest& request, const IdempotencyClaim& claim);
+
  private:
-  enum class Claim { kOwned, kUnknown };
-  Claim ClaimInRedis(const std::string& key, std::string_view request_id,
-                     std::string_view fingerprint, IdempotentOutcome* replay);
-  IdempotentOutcome RunInMysql(std::string_view site_id, std::string_view request_id,
-                               std::string_view fingerprint, const Effect& effect);
+  IdempotencyClaim ClaimFromReply(const IdempotentRequest& request, const RedisReply& reply);
+  IdempotentOutcome RunInMysql(const IdempotentRequest& request, const Effect& effect);
   // The committed outcome of (site_id, request_id), if any; throws
   // REQUEST_ID_REUSED when it was stored for another payload.
-  std::optional<IdempotentOutcome> StoredOutcome(std::string_view site_id,
-                                                 std::string_view request_id,
-                                                 std::string_view fingerprint);
-  void RememberInRedis(const std::string& key, std::string_view fingerprint,
-                       const std::string& response);
-  void ForgetInRedis(const std::string& key);
+  std::optional<IdempotentOutcome> StoredOutcome(const IdempotentRequest& request);
+  std::vector<std::string> RememberCommand(const IdempotentRequest& request,
+                                           const std::string& response) const;
   std::string Key(std::string_view site_id, std::string_view request_id) const;
 
   MysqlPool& pool_;

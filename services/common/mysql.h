@@ -13,6 +13,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -134,6 +135,35 @@ class MysqlConnection {
   std::vector<std::pair<std::string, std::unique_ptr<sql::PreparedStatement>>> cache_;
   bool broken_ = false;
   std::chrono::steady_clock::time_point last_used_;
+};
+
+// One multi-row INSERT built a row at a time and deferred as one statement
+// (MysqlConnection::Defer): a batch of records costs the server one parse
+// per table instead of one per row.
+//
+//   MultiRowInsert rows("INSERT INTO t (a, b) VALUES", "(?, ?)");
+//   rows.Add({1, "x"});
+//   rows.Add({2, "y"});
+//   rows.DeferOn(tx);  // nothing is sent when no row was added
+class MultiRowInsert {
+ public:
+  MultiRowInsert(std::string head, std::string row) : sql_(std::move(head)), row_(std::move(row)) {}
+  void Add(std::initializer_list<SqlValue> values) {
+    sql_ += rows_ == 0 ? " " : ", ";
+    sql_ += row_;
+    args_.insert(args_.end(), values);
+    ++rows_;
+  }
+  size_t rows() const { return rows_; }
+  void DeferOn(MysqlConnection& tx) const {
+    if (rows_ > 0) tx.Defer(sql_, args_);
+  }
+
+ private:
+  std::string sql_;
+  const std::string row_;
+  std::vector<SqlValue> args_;
+  size_t rows_ = 0;
 };
 
 class MysqlPool {

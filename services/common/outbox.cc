@@ -81,22 +81,19 @@ std::vector<std::string> AppendEvents(MysqlConnection& tx, const std::vector<Out
     CheckField("actor", event.actor, kMaxActorLength);  // rule C-3
     if (!event.payload.empty()) CheckJson(event.payload);
   }
-  std::string sql =
+  MultiRowInsert rows(
       "INSERT INTO outbox (event_id, event_type, site_id, aggregate_id, payload, actor, "
-      "occurred_at_unix_ms) VALUES ";
-  std::vector<SqlValue> args;
-  args.reserve(events.size() * 7);
+      "occurred_at_unix_ms) VALUES",
+      "(?, ?, ?, ?, ?, ?, ?)");
   const auto now_ms = static_cast<int64_t>(NowUnixMs());
   for (const OutboxEvent& event : events) {
-    sql += ids.empty() ? "(?, ?, ?, ?, ?, ?, ?)" : ", (?, ?, ?, ?, ?, ?, ?)";
     ids.push_back(NewEventId());
-    args.insert(args.end(),
-                {ids.back(), event.type, event.site_id, event.aggregate_id,
-                 event.payload.empty() ? std::string("{}") : event.payload, event.actor, now_ms});
+    rows.Add({ids.back(), event.type, event.site_id, event.aggregate_id,
+              event.payload.empty() ? std::string("{}") : event.payload, event.actor, now_ms});
   }
   // Sent with the transaction's next statement or its COMMIT: nothing in
   // the change depends on the outcome, and a failure still rolls it all back.
-  tx.Defer(sql, args);
+  rows.DeferOn(tx);
   return ids;
 }
 

@@ -138,80 +138,15 @@ std::vector<RecordNumberAllocator::NumberAndId> RecordNumberAllocator::ReserveWi
   return out;
 }
 
-// --- BatchedRecordNumbers --------------------------------------------------------
-
-BatchedRecordNumbers::BatchedRecordNumbers(std::string type, std::string id_sequence, int max_batch)
-    : allocator_(std::move(type)), id_sequence_(std::move(id_sequence)), max_batch_(max_batch) {
-  ValidateSequenceName(id_sequence_);
-  if (max_batch_ < 1 || max_batch_ > 1000) {
-    throw InvalidArgument("max_batch", "must be between 1 and 1000");
-  }
-}
-
-RecordNumberAllocator::NumberAndId BatchedRecordNumbers::Next(
-    MysqlPool& pool, std::string_view site_code, std::chrono::year_month_day local_date) {
-  std::call_once(stride_checked_, [&] { CheckIdStride(pool); });
-  const std::shared_ptr<Day> day = DayFor(site_code, local_date);
-  std::unique_lock lock(day->mu);
-  ++day->waiting;
-  for (;;) {
-    if (!day->ready.empty()) {
-      RecordNumberAllocator::NumberAndId mine = std::move(day->ready.front());
-      day->ready.pop_front();
-      --day->waiting;
-      return mine;
-    }
-    if (!day->fetching) break;
-    day->ready_cv.wait(lock);
-  }
-  // This caller fetches for itself and for everyone waiting now.
-  day->fetching = true;
-  const int count = std::min(day->waiting, max_batch_);
-  lock.unlock();
-  std::vector<RecordNumberAllocator::NumberAndId> fetched;
-  try {
-    fetched = allocator_.ReserveWithIds(pool, site_code, local_date, id_sequence_, count);
-  } catch (...) {
-    lock.lock();
-    day->fetching = false;
-    --day->waiting;
-    day->ready_cv.notify_all();  // another waiter tries
-    throw;
-  }
-  lock.lock();
-  day->fetching = false;
-  RecordNumberAllocator::NumberAndId mine = std::move(fetched.front());
-  for (size_t i = 1; i < fetched.size(); ++i) day->ready.push_back(std::move(fetched[i]));
-  --day->waiting;
-  day->ready_cv.notify_all();
-  return mine;
-}
-
-std::shared_ptr<BatchedRecordNumbers::Day> BatchedRecordNumbers::DayFor(
-    std::string_view site_code, std::chrono::year_month_day local_date) {
-  const std::string key = std::string(site_code) + "|" + SqlDate(local_date);
-  std::lock_guard lock(days_mu_);
-  auto it = days_.find(key);
-  if (it != days_.end()) return it->second;
-  // A new day: forget the idle entries of earlier days (nobody holds them).
-  for (auto old = days_.begin(); old != days_.end();) {
-    bool idle = old->second.use_count() == 1;
-    if (idle) {
-      std::lock_guard day_lock(old->second->mu);
-      idle = old->second->ready.empty();  // never drop reserved numbers
-    }
-    old = idle ? days_.erase(old) : std::next(old);
-  }
-  return days_.emplace(key, std::make_shared<Day>()).first->second;
-}
-
-void BatchedRecordNumbers::CheckIdStride(MysqlPool& pool) {
-  auto rs = pool.Acquire()->Query("SELECT increment FROM " + id_sequence_);
+void RecordNumberAllocator::CheckIdStride(MysqlPool& pool, std::string_view id_sequence,
+                                          int count) const {
+  ValidateSequenceName(id_sequence);
+  auto rs = pool.Acquire()->Query("SELECT increment FROM " + std::string(id_sequence));
   const int64_t increment = rs->next() ? rs->getInt64(1) : 0;
-  if (increment < max_batch_) {
+  if (increment < count) {
     throw Error(ErrorKind::kFailedPrecondition, "ID_SEQUENCE_STRIDE",
-                "sequence " + id_sequence_ + " increments by " + std::to_string(increment) +
-                    "; batches of " + std::to_string(max_batch_) +
+                "sequence " + std::string(id_sequence) + " increments by " +
+                    std::to_string(increment) + "; reservations of " + std::to_string(count) +
                     " ids need INCREMENT BY >= that");
   }
 }

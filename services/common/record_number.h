@@ -6,12 +6,7 @@
 // never repeat, also under concurrent writers.
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
-#include <map>
-#include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -69,57 +64,20 @@ class RecordNumberAllocator {
   // only, so busy writers of one site do not queue behind each other's
   // transactions. The price: a record whose transaction then fails leaves
   // its number unused, so numbers may have gaps — they still never repeat
-  // (C-5 asks exactly that). Use it through BatchedRecordNumbers.
+  // (C-5 asks exactly that). A batch of creates takes its numbers this way
+  // (tickets/creator.h), one statement for the whole batch.
   std::vector<NumberAndId> ReserveWithIds(MysqlPool& pool, std::string_view site_code,
                                           std::chrono::year_month_day local_date,
                                           std::string_view id_sequence, int count) const;
+  // Error(kFailedPrecondition, "ID_SEQUENCE_STRIDE") unless `id_sequence`
+  // increments by at least `count`: one NEXTVAL must cover a reservation of
+  // `count` ids, or two reservations would share ids.
+  void CheckIdStride(MysqlPool& pool, std::string_view id_sequence, int count) const;
 
   const std::string& type() const { return type_; }
 
  private:
   std::string type_;
-};
-
-// ReserveWithIds for records created at a high rate: callers that ask
-// at the same moment for the same type, site and day share one round trip.
-// A caller alone gets a block of one (numbers then follow creation order
-// exactly); when N callers wait, the one that
-// goes to the database reserves N numbers (at most `max_batch`) and every
-// waiter takes one, so a busy site pays one allocation per batch instead of
-// one per record. Nothing is reserved ahead of demand; numbers a process
-// holds when it stops are lost (gaps, never repeats — C-5).
-//
-// Ids come from the SEQUENCE `id_sequence`, which must be created with
-// INCREMENT BY >= max_batch: one NEXTVAL is the first of that many ids
-// (checked on first use: Error(kFailedPrecondition) otherwise). Thread-safe.
-class BatchedRecordNumbers {
- public:
-  BatchedRecordNumbers(std::string type, std::string id_sequence, int max_batch = 32);
-
-  RecordNumberAllocator::NumberAndId Next(MysqlPool& pool, std::string_view site_code,
-                                          std::chrono::year_month_day local_date);
-
- private:
-  struct Day {
-    std::mutex mu;
-    std::condition_variable ready_cv;
-    std::deque<RecordNumberAllocator::NumberAndId> ready;  // guarded by mu
-    int waiting = 0;                                       // guarded by mu
-    bool fetching = false;                                 // guarded by mu
-  };
-  std::shared_ptr<Day> DayFor(std::string_view site_code, std::chrono::year_month_day local_date);
-  // Reserves `count` numbers and ids in one statement.
-  std::vector<RecordNumberAllocator::NumberAndId> Fetch(MysqlPool& pool, std::string_view site_code,
-                                                        std::chrono::year_month_day local_date,
-                                                        int count);
-  void CheckIdStride(MysqlPool& pool);
-
-  const RecordNumberAllocator allocator_;
-  const std::string id_sequence_;
-  const int max_batch_;
-  std::once_flag stride_checked_;
-  std::mutex days_mu_;
-  std::map<std::string, std::shared_ptr<Day>> days_;  // guarded by days_mu_; "<site>|<date>"
 };
 
 }  // namespace propdesk::common

@@ -18,3 +18,8 @@ propdesk_cc_test(common_grpc_server_test LABEL unit TIMEOUT 120
   SRCS ${CMAKE_CURRENT_SOURCE_DIR}/grpc_server_test.cc
   DEPS common_grpc common_identity propdesk_testing_proto grpc_health_proto
        gRPC::grpc++_reflection protobuf::libprotobuf)
+
+# The group commit queue behind batched creates (pure: no network, no DB).
+propdesk_cc_test(common_batch_queue_test LABEL unit
+  SRCS ${CMAKE_CURRENT_SOURCE_DIR}/batch_queue_test.cc
+  DEPS common_core)

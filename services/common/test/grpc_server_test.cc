@@ -151,8 +151,49 @@ class EchoServiceImpl final : public echo::EchoService::CallbackService {
       if (call.principal) response->set_principal(call.principal->staff_id);
       finished.fetch_add(1);
     };
+    if (request->message().rfind("async", 0) == 0) return EchoAsync(ctx, request, response);
     if (anonymous_) return RunUnaryAnonymous(env_, ctx, {"Echo", request->site_id()}, fn);
     return RunUnary(env_, ctx, {"Echo", request->site_id()}, fn);
+  }
+
+  // RunUnaryAsync: "async-park" hands the Completion to the test (parked,
+  // answered by Unpark), "async-drop" lets it go unanswered, any other
+  // "async…" leaves it to RunUnaryAsync (answered when the handler returns
+  // or throws; fail_with as above).
+  grpc::ServerUnaryReactor* EchoAsync(grpc::CallbackServerContext* ctx,
+                                      const echo::EchoRequest* request,
+                                      echo::EchoResponse* response) {
+    return RunUnaryAsync(env_, ctx, {"Echo", request->site_id()},
+                         [this, request, response](const CallContext&, Completion& done) {
+                           Invoked();
+                           if (request->fail_with() != 0) {
+                             Fail(static_cast<grpc::StatusCode>(request->fail_with()));
+                           }
+                           if (request->message() == "async-drop") {
+                             Completion dropped = std::move(done);
+                             return;
+                           }
+                           if (request->message() == "async-park") {
+                             std::lock_guard<std::mutex> lock(mu_);
+                             parked_.push_back({std::move(done), response});
+                             cv_.notify_all();
+                             return;
+                           }
+                           response->set_message(request->message());
+                         });
+  }
+
+  // Waits for a parked call and answers it with `message`, from this thread.
+  void Unpark(const std::string& message) {
+    std::unique_lock<std::mutex> lock(mu_);
+    ASSERT_TRUE(cv_.wait_for(lock, seconds(5), [&] { return !parked_.empty(); }));
+    Parked parked = std::move(parked_.front());
+    parked_.erase(parked_.begin());
+    lock.unlock();
+    EXPECT_TRUE(parked.done.pending());
+    parked.response->set_message(message);
+    parked.done.Finish();
+    EXPECT_FALSE(parked.done.pending());
   }
 
   void WaitInvoked(int n) {
@@ -189,6 +230,11 @@ class EchoServiceImpl final : public echo::EchoService::CallbackService {
   std::mutex mu_;
   std::condition_variable cv_;
   int invoked_ = 0;  // guarded by mu_
+  struct Parked {
+    Completion done;
+    echo::EchoResponse* response;
+  };
+  std::vector<Parked> parked_;  // guarded by mu_
 };
 
 JwtVerifier MakeVerifier() {
@@ -531,6 +577,43 @@ TEST_F(GrpcServerTest, CallWhoseDeadlinePassedInTheQueueIsNotRun) {
 }
 
 // --- metrics (ARCHITECTURE.md §10) -------------------------------------------
+
+// RunUnaryAsync (the shape of batched calls): the executor thread is free as
+// soon as the handler has handed its Completion on, and the call is answered
+// whenever, from whichever thread, the Completion is finished.
+TEST_F(GrpcServerTest, AsyncCallIsAnsweredLaterFromAnotherThreadAndFreesItsExecutorThread) {
+  Start(/*executor_threads=*/1);
+  echo::EchoResponse parked_response;
+  grpc::Status parked_status;
+  std::thread parked_call([&] { parked_status = Call(Request("async-park"), &parked_response); });
+  service_->WaitInvoked(1);
+  // The one executor thread already serves the next call.
+  echo::EchoResponse response;
+  ASSERT_TRUE(Call(Request("next"), &response).ok());
+  EXPECT_EQ(response.message(), "next");
+  service_->Unpark("answered later");
+  parked_call.join();
+  ASSERT_TRUE(parked_status.ok()) << parked_status.error_message();
+  EXPECT_EQ(parked_response.message(), "answered later");
+}
+
+TEST_F(GrpcServerTest, AsyncHandlerThatKeepsItsCompletionIsAnsweredWhenItReturnsOrThrows) {
+  Start();
+  echo::EchoResponse response;
+  ASSERT_TRUE(Call(Request("async-inline"), &response).ok());
+  EXPECT_EQ(response.message(), "async-inline");
+  const grpc::Status failed = Call(Request("async-inline", grpc::StatusCode::NOT_FOUND), &response);
+  EXPECT_EQ(failed.error_code(), grpc::StatusCode::NOT_FOUND);
+  const grpc::Status anonymous = Call(Request("async-inline"), &response, CallOptions{});
+  EXPECT_EQ(anonymous.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+}
+
+TEST_F(GrpcServerTest, AsyncCompletionDroppedUnansweredAnswersInternalInsteadOfHanging) {
+  Start();
+  echo::EchoResponse response;
+  const grpc::Status status = Call(Request("async-drop"), &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INTERNAL);
+}
 
 TEST_F(GrpcServerTest, MetricsAreServedOverHttpAfterCalls) {
   Start();

@@ -206,6 +206,85 @@ TEST_F(IdempotencyTest, C8_MalformedRequestIdIsRejectedBeforeAnyEffect) {
   EXPECT_EQ(EffectCount(), 0);
 }
 
+// The steps a batch of creates takes (tickets/creator.h): one claim round
+// trip tells each request where it stands.
+TEST_F(IdempotencyTest, C8_ClaimOfManyRequestsTellsEachWhereItStands) {
+  RedisClient redis(SharedRedis());
+  Idempotency idem(*pool_, &redis, {.service = service_});
+  const auto done = idem.Run("SZ01", "done", "fp-a", InsertEffect("a"));
+  const IdempotentRequest in_flight{"SZ01", "in-flight", "fp"};
+  ASSERT_EQ(idem.Claim({&in_flight}).front().state, IdempotencyClaim::State::kOwned);
+
+  const IdempotentRequest repeat{"SZ01", "done", "fp-a"};
+  const IdempotentRequest reused{"SZ01", "done", "fp-other"};
+  const IdempotentRequest fresh{"SZ01", "fresh", "fp"};
+  const IdempotentRequest anonymous{"SZ01", "", "fp"};
+  const std::vector<IdempotencyClaim> claims =
+      idem.Claim({&repeat, &in_flight, &fresh, &reused, &anonymous});
+  ASSERT_EQ(claims.size(), 5u);
+  EXPECT_EQ(claims[0].state, IdempotencyClaim::State::kReplay);
+  EXPECT_EQ(claims[0].replay, done.response);
+  auto reason_of = [](const IdempotencyClaim& claim) {
+    try {
+      std::rethrow_exception(claim.refusal);
+    } catch (const Error& e) {
+      return e.reason();
+    }
+    return std::string("not an Error");
+  };
+  EXPECT_EQ(claims[1].state, IdempotencyClaim::State::kRefused);
+  EXPECT_EQ(reason_of(claims[1]), "REQUEST_IN_PROGRESS");
+  EXPECT_EQ(claims[2].state, IdempotencyClaim::State::kOwned);
+  EXPECT_EQ(claims[3].state, IdempotencyClaim::State::kRefused);
+  EXPECT_EQ(reason_of(claims[3]), "REQUEST_ID_REUSED");
+  EXPECT_EQ(claims[4].state, IdempotencyClaim::State::kUnknown);  // no id: not deduplicated
+  // A malformed id is refused before anything is claimed.
+  const IdempotentRequest bad{"SZ01", "has space", "fp"};
+  EXPECT_THROW(idem.Claim({&fresh, &bad}), Error);
+}
+
+TEST_F(IdempotencyTest, C8_KeysOfManyRequestsCommitWithTheirEffectsAndAnswerRepeats) {
+  RedisClient redis(SharedRedis());
+  Idempotency idem(*pool_, &redis, {.service = service_});
+  const IdempotentRequest a{"SZ01", "batch-a", "fp-a"};
+  const IdempotentRequest b{"SZ01", "batch-b", "fp-b"};
+  const std::vector<IdempotencyClaim> claims = idem.Claim({&a, &b});
+  std::string response_a, response_b;
+  pool_->WithTransaction([&](MysqlConnection& tx) {
+    response_a = InsertEffect("a")(tx);
+    response_b = InsertEffect("b")(tx);
+    Idempotency::DeferKeys(tx, {{&a, &response_a}, {&b, &response_b}});
+  });
+  idem.Remember({{&a, &response_a}, {&b, &response_b}});
+  EXPECT_EQ(EffectCount(), 2);
+  // Repeats are answered from Redis, and from MySQL alone as well.
+  Idempotency mysql_only(*pool_, nullptr, {.service = service_});
+  for (Idempotency* answering : {&idem, &mysql_only}) {
+    EXPECT_EQ(answering->Run("SZ01", "batch-a", "fp-a", InsertEffect("a")).response, response_a);
+    EXPECT_EQ(answering->Run("SZ01", "batch-b", "fp-b", InsertEffect("b")).response, response_b);
+  }
+  EXPECT_EQ(EffectCount(), 2);
+  // A key MySQL already holds fails the whole transaction it is deferred in.
+  EXPECT_THROW(pool_->WithTransaction([&](MysqlConnection& tx) {
+    InsertEffect("c")(tx);
+    Idempotency::DeferKey(tx, a, "again");
+  }),
+               Error);
+  EXPECT_EQ(EffectCount(), 2);
+}
+
+TEST_F(IdempotencyTest, C8_ClaimWithRedisStoppedLeavesMysqlToDecide) {
+  PrivateRedis private_redis;
+  RedisClient redis(private_redis.Options());
+  private_redis.Stop();
+  Idempotency idem(*pool_, &redis, {.service = service_});
+  const IdempotentRequest a{"SZ01", "a", "fp"};
+  const IdempotentRequest b{"SZ01", "b", "fp"};
+  for (const IdempotencyClaim& claim : idem.Claim({&a, &b})) {
+    EXPECT_EQ(claim.state, IdempotencyClaim::State::kUnknown);
+  }
+}
+
 TEST(RequestFingerprint, C8_IgnoresRequestIdButNotPayload) {
   propdesk::testing::v1::EchoRequest a;
   a.set_site_id("SZ01");
