@@ -10,6 +10,7 @@
 
 namespace propdesk::tickets {
 
+using common::MultiRowInsert;
 using common::MysqlConnection;
 using common::SqlValue;
 using domain::Change;
@@ -152,50 +153,101 @@ void LoadDeadlines(MysqlConnection& tx, std::map<int64_t, Ticket*>& tickets) {
 // The ticket's deadlines in one multi-row INSERT, deferred to the next
 // statement or the COMMIT (MysqlConnection::Defer); a new ticket has none to
 // replace.
-void WriteDeadlines(MysqlConnection& tx, int64_t id, const Ticket& t, bool replace) {
-  if (replace) tx.Defer("DELETE FROM ticket_deadlines WHERE ticket_id = ?", {id});
-  if (t.deadlines.empty()) return;
-  std::string sql =
+MultiRowInsert DeadlineRows() {
+  return MultiRowInsert(
       "INSERT INTO ticket_deadlines (ticket_id, kind, site_id, due_at_us, met_at_us, breached, "
-      "watched) VALUES ";
-  std::vector<SqlValue> args;
-  for (const auto& [kind, d] : t.deadlines) {
-    const bool watched = d.pending() && !d.breached;
-    sql += args.empty() ? "(?, ?, ?, ?, ?, ?, ?)" : ", (?, ?, ?, ?, ?, ?, ?)";
-    args.insert(args.end(), {id, int64_t{ProtoNumber(kind)}, t.site_id, ToMicros(d.due),
-                             d.met_at ? SqlValue(ToMicros(*d.met_at)) : SqlValue(std::monostate{}),
-                             int64_t{d.breached ? 1 : 0}, int64_t{watched ? 1 : 0}});
-  }
-  tx.Defer(sql, args);
+      "watched) VALUES",
+      "(?, ?, ?, ?, ?, ?, ?)");
 }
 
-// Appends `events` numbered after the ticket's last one (`last_seq`, or read
-// from the table when nullopt), in one deferred multi-row INSERT.
-void AppendHistory(MysqlConnection& tx, int64_t id, const std::string& site_id,
-                   const std::vector<domain::TicketEvent>& events,
-                   std::optional<int64_t> last_seq) {
-  if (events.empty()) return;
-  if (!last_seq) {
-    auto rs = tx.Query(
-        "SELECT COALESCE(MAX(seq), 0) AS last FROM ticket_events WHERE ticket_id = ?", {id});
-    last_seq = rs->next() ? rs->getInt64("last") : 0;
+void AddDeadlines(MultiRowInsert& rows, int64_t id, const Ticket& t) {
+  for (const auto& [kind, d] : t.deadlines) {
+    const bool watched = d.pending() && !d.breached;
+    rows.Add({id, int64_t{ProtoNumber(kind)}, t.site_id, ToMicros(d.due),
+              d.met_at ? SqlValue(ToMicros(*d.met_at)) : SqlValue(std::monostate{}),
+              int64_t{d.breached ? 1 : 0}, int64_t{watched ? 1 : 0}});
   }
-  int64_t next = *last_seq + 1;
-  std::string sql =
+}
+
+void WriteDeadlines(MysqlConnection& tx, int64_t id, const Ticket& t, bool replace) {
+  if (replace) tx.Defer("DELETE FROM ticket_deadlines WHERE ticket_id = ?", {id});
+  MultiRowInsert rows = DeadlineRows();
+  AddDeadlines(rows, id, t);
+  rows.DeferOn(tx);
+}
+
+MultiRowInsert HistoryRows() {
+  return MultiRowInsert(
       "INSERT INTO ticket_events (ticket_id, seq, site_id, type, actor_id, at_us, reason, "
-      "from_state, to_state, details, satisfaction) VALUES ";
-  std::vector<SqlValue> args;
+      "from_state, to_state, details, satisfaction) VALUES",
+      "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+}
+
+// `events` numbered from `first_seq` on.
+void AddHistory(MultiRowInsert& rows, int64_t id, const std::string& site_id,
+                const std::vector<domain::TicketEvent>& events, int64_t first_seq) {
+  int64_t next = first_seq;
   for (const domain::TicketEvent& e : events) {
     v1::TicketEvent details;
     for (const auto& [key, value] : e.details) (*details.mutable_details())[key] = value;
-    sql +=
-        args.empty() ? "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" : ", (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-    args.insert(args.end(),
-                {id, next++, site_id, int64_t{ProtoNumber(e.type)}, e.actor_id, ToMicros(e.at),
-                 e.reason, int64_t{ProtoNumber(e.from_state)}, int64_t{ProtoNumber(e.to_state)},
-                 Serialize(details), Satisfaction(e)});
+    rows.Add({id, next++, site_id, int64_t{ProtoNumber(e.type)}, e.actor_id, ToMicros(e.at),
+              e.reason, int64_t{ProtoNumber(e.from_state)}, int64_t{ProtoNumber(e.to_state)},
+              Serialize(details), Satisfaction(e)});
   }
-  tx.Defer(sql, args);
+}
+
+// Appends `events` numbered after the ticket's last one (read from the
+// table), in one deferred multi-row INSERT.
+void AppendHistory(MysqlConnection& tx, int64_t id, const std::string& site_id,
+                   const std::vector<domain::TicketEvent>& events) {
+  if (events.empty()) return;
+  auto rs =
+      tx.Query("SELECT COALESCE(MAX(seq), 0) AS last FROM ticket_events WHERE ticket_id = ?", {id});
+  const int64_t last_seq = rs->next() ? rs->getInt64("last") : 0;
+  MultiRowInsert rows = HistoryRows();
+  AddHistory(rows, id, site_id, events, last_seq + 1);
+  rows.DeferOn(tx);
+}
+
+MultiRowInsert TicketRows() {
+  return MultiRowInsert(
+      "INSERT INTO tickets (id, site_id, number, kind, channel, category, priority, state, unit, "
+      "contact_name, contact_phone, description, first_contact_owner_id, owner_id, department, "
+      "assignee_id, escalation_level, breach_count, appointment_reschedule_count, "
+      "duplicate_count, reopen_count, resolution, callback, incident_report, version, "
+      "created_at_us, updated_at_us, valid_complaint) VALUES",
+      "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+}
+
+void AddTicket(MultiRowInsert& rows, int64_t id, const Ticket& t) {
+  rows.Add({id,
+            t.site_id,
+            t.record_number,
+            int64_t{ProtoNumber(t.kind)},
+            int64_t{ProtoNumber(t.channel)},
+            int64_t{ProtoNumber(t.category)},
+            int64_t{ProtoNumber(t.priority)},
+            int64_t{ProtoNumber(t.state)},
+            t.unit,
+            t.contact.name,
+            t.contact.phone,
+            t.description,
+            t.first_contact_owner_id,
+            t.owner_id,
+            t.department,
+            t.assignee_id,
+            int64_t{ProtoNumber(t.escalation)},
+            int64_t{t.breach_count},
+            int64_t{t.appointment_reschedule_count},
+            int64_t{t.duplicate_count},
+            int64_t{t.reopen_count},
+            SerializedResolution(t),
+            SerializedCallback(t),
+            SerializedIncident(t),
+            t.version,
+            ToMicros(t.created_at),
+            ToMicros(t.updated_at),
+            int64_t{IsValidComplaint(t) ? 1 : 0}});
 }
 
 }  // namespace
@@ -246,53 +298,35 @@ void MysqlTicketStore::SavePolicy(MysqlConnection& tx, std::string_view site_id,
 }
 
 std::string MysqlTicketStore::Insert(MysqlConnection& tx, const Change& change) {
-  const Ticket& t = change.ticket;
-  std::optional<int64_t> id = ParseTicketId(t.ticket_id);
-  if (!id) {
-    auto rs = tx.Query(std::string("SELECT NEXTVAL(") + kTicketIdSequence + ")");
-    if (!rs->next()) throw common::Internal("NEXTVAL(ticket_ids) returned no row");
-    id = rs->getInt64(1);
+  if (ParseTicketId(change.ticket.ticket_id)) {
+    InsertAll(tx, {&change});
+    return change.ticket.ticket_id;
   }
-  // Deferred with the deadlines and history: a new ticket's writes cost no
-  // round trip until the transaction's next read or its COMMIT.
-  tx.Defer(
-      "INSERT INTO tickets (id, site_id, number, kind, channel, category, priority, state, unit, "
-      "contact_name, contact_phone, description, first_contact_owner_id, owner_id, department, "
-      "assignee_id, escalation_level, breach_count, appointment_reschedule_count, "
-      "duplicate_count, reopen_count, resolution, callback, incident_report, version, "
-      "created_at_us, updated_at_us, valid_complaint) VALUES "
-      "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-      {*id,
-       t.site_id,
-       t.record_number,
-       int64_t{ProtoNumber(t.kind)},
-       int64_t{ProtoNumber(t.channel)},
-       int64_t{ProtoNumber(t.category)},
-       int64_t{ProtoNumber(t.priority)},
-       int64_t{ProtoNumber(t.state)},
-       t.unit,
-       t.contact.name,
-       t.contact.phone,
-       t.description,
-       t.first_contact_owner_id,
-       t.owner_id,
-       t.department,
-       t.assignee_id,
-       int64_t{ProtoNumber(t.escalation)},
-       int64_t{t.breach_count},
-       int64_t{t.appointment_reschedule_count},
-       int64_t{t.duplicate_count},
-       int64_t{t.reopen_count},
-       SerializedResolution(t),
-       SerializedCallback(t),
-       SerializedIncident(t),
-       t.version,
-       ToMicros(t.created_at),
-       ToMicros(t.updated_at),
-       int64_t{IsValidComplaint(t) ? 1 : 0}});
-  WriteDeadlines(tx, *id, t, /*replace=*/false);
-  AppendHistory(tx, *id, t.site_id, change.events, /*last_seq=*/0);
-  return std::to_string(*id);
+  auto rs = tx.Query(std::string("SELECT NEXTVAL(") + kTicketIdSequence + ")");
+  if (!rs->next()) throw common::Internal("NEXTVAL(ticket_ids) returned no row");
+  Change numbered = change;
+  numbered.ticket.ticket_id = std::to_string(rs->getInt64(1));
+  InsertAll(tx, {&numbered});
+  return numbered.ticket.ticket_id;
+}
+
+void MysqlTicketStore::InsertAll(MysqlConnection& tx, const std::vector<const Change*>& changes) {
+  // Deferred: new tickets cost no round trip until the transaction's next
+  // read or its COMMIT, and three statements however many tickets.
+  MultiRowInsert tickets = TicketRows();
+  MultiRowInsert deadlines = DeadlineRows();
+  MultiRowInsert history = HistoryRows();
+  for (const Change* change : changes) {
+    const Ticket& t = change->ticket;
+    const std::optional<int64_t> id = ParseTicketId(t.ticket_id);
+    if (!id) throw common::Internal("InsertAll needs ticket ids, got '" + t.ticket_id + "'");
+    AddTicket(tickets, *id, t);
+    AddDeadlines(deadlines, *id, t);
+    AddHistory(history, *id, t.site_id, change->events, 1);
+  }
+  tickets.DeferOn(tx);
+  deadlines.DeferOn(tx);
+  history.DeferOn(tx);
 }
 
 std::optional<Ticket> MysqlTicketStore::Find(MysqlConnection& tx, std::string_view site_id,
@@ -333,7 +367,7 @@ void MysqlTicketStore::Update(MysqlConnection& tx, const Change& change, int64_t
        ToMicros(t.updated_at), int64_t{IsValidComplaint(t) ? 1 : 0}, *id, t.site_id},
       expected_version);
   WriteDeadlines(tx, *id, t, /*replace=*/true);
-  AppendHistory(tx, *id, t.site_id, change.events, std::nullopt);
+  AppendHistory(tx, *id, t.site_id, change.events);
 }
 
 namespace {
@@ -532,21 +566,30 @@ SlaCounts MysqlTicketStore::CountSla(MysqlConnection& tx, std::string_view site_
 }
 
 std::vector<domain::DuplicateCandidate> MysqlTicketStore::DuplicateCandidates(
-    MysqlConnection& tx, std::string_view site_id, const domain::DuplicateProbe& probe,
-    domain::Timestamp since) {
+    MysqlConnection& tx, std::string_view site_id,
+    const std::vector<domain::DuplicateProbe>& probes, domain::Timestamp since) {
+  if (probes.empty()) return {};
   // A plain read: the ticket it picks is then row-locked by Find. Locking
   // the probe itself (FOR UPDATE) would gap-lock the unit's index range and
   // queue every concurrent create of the site whose unit sorts into that gap
   // (measured: creates of distinct units stopped scaling past one caller).
-  // The price: two reports of one fault committed within the same few
-  // milliseconds may both open a ticket instead of linking (T-11 best effort
-  // under that race; every later report links).
-  auto rs = tx.Query(
+  // Reports of one fault that arrive together are linked by the batch that
+  // commits them (tickets/creator.h); only reports committed by different
+  // replicas within the same few milliseconds may both open a ticket.
+  // One range of tickets_site_unit per probe.
+  std::string sql =
       "SELECT id, kind, category, unit, state, created_at_us FROM tickets "
-      "WHERE site_id = ? AND unit = ? AND category = ? AND kind = ? AND created_at_us >= ? "
-      "ORDER BY id",
-      {std::string(site_id), probe.unit, int64_t{ProtoNumber(probe.category)},
-       int64_t{ProtoNumber(probe.kind)}, ToMicros(since)});
+      "WHERE site_id = ? AND created_at_us >= ? AND (";
+  std::vector<common::SqlValue> params{std::string(site_id), ToMicros(since)};
+  for (size_t i = 0; i < probes.size(); ++i) {
+    sql += i == 0 ? "(unit = ? AND category = ? AND kind = ?)"
+                  : " OR (unit = ? AND category = ? AND kind = ?)";
+    params.push_back(probes[i].unit);
+    params.push_back(int64_t{ProtoNumber(probes[i].category)});
+    params.push_back(int64_t{ProtoNumber(probes[i].kind)});
+  }
+  sql += ") ORDER BY id";
+  auto rs = tx.Query(sql, params);
   std::vector<domain::DuplicateCandidate> out;
   while (rs->next()) {
     domain::DuplicateCandidate c;

@@ -18,6 +18,8 @@ class MysqlTicketStore : public TicketStore {
                   const std::string& policy) override;
 
   std::string Insert(common::MysqlConnection& tx, const domain::Change& change) override;
+  void InsertAll(common::MysqlConnection& tx,
+                 const std::vector<const domain::Change*>& changes) override;
   std::optional<domain::Ticket> Find(common::MysqlConnection& tx, std::string_view site_id,
                                      std::string_view ticket_id, bool for_update) override;
   void Update(common::MysqlConnection& tx, const domain::Change& change,
@@ -29,10 +31,9 @@ class MysqlTicketStore : public TicketStore {
                                            domain::Timestamp to) override;
   SlaCounts CountSla(common::MysqlConnection& tx, std::string_view site_id, domain::Timestamp start,
                      domain::Timestamp end, domain::Timestamp now) override;
-  std::vector<domain::DuplicateCandidate> DuplicateCandidates(common::MysqlConnection& tx,
-                                                              std::string_view site_id,
-                                                              const domain::DuplicateProbe& probe,
-                                                              domain::Timestamp since) override;
+  std::vector<domain::DuplicateCandidate> DuplicateCandidates(
+      common::MysqlConnection& tx, std::string_view site_id,
+      const std::vector<domain::DuplicateProbe>& probes, domain::Timestamp since) override;
   OpenWorkCounts CountOpenWork(common::MysqlConnection& tx, domain::Timestamp now) override;
 };
 

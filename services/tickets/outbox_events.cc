@@ -39,27 +39,33 @@ std::string OutboxEventType(domain::EventType type) {
 }
 
 void AppendOutboxEvents(MysqlConnection& tx, const Change& change) {
-  const Ticket& t = change.ticket;
+  AppendOutboxEvents(tx, std::vector<const Change*>{&change});
+}
+
+void AppendOutboxEvents(MysqlConnection& tx, const std::vector<const Change*>& changes) {
   std::vector<common::OutboxEvent> events;
-  events.reserve(change.events.size());
-  for (const domain::TicketEvent& e : change.events) {
-    std::string payload = "{\"ticket_id\":\"" + JsonEscape(t.ticket_id) +
-                          "\",\"record_number\":\"" + JsonEscape(t.record_number) +
-                          "\",\"kind\":\"" + std::string(domain::Name(t.kind)) + "\",\"state\":\"" +
-                          std::string(domain::Name(t.state)) + "\",\"details\":{";
-    bool first = true;
-    for (const auto& [key, value] : e.details) {
-      payload += (first ? "\"" : ",\"") + JsonEscape(key) + "\":\"" + JsonEscape(value) + "\"";
-      first = false;
+  for (const Change* change : changes) {
+    const Ticket& t = change->ticket;
+    for (const domain::TicketEvent& e : change->events) {
+      std::string payload =
+          "{\"ticket_id\":\"" + JsonEscape(t.ticket_id) + "\",\"record_number\":\"" +
+          JsonEscape(t.record_number) + "\",\"kind\":\"" + std::string(domain::Name(t.kind)) +
+          "\",\"state\":\"" + std::string(domain::Name(t.state)) + "\",\"details\":{";
+      bool first = true;
+      for (const auto& [key, value] : e.details) {
+        payload += (first ? "\"" : ",\"") + JsonEscape(key) + "\":\"" + JsonEscape(value) + "\"";
+        first = false;
+      }
+      payload += "}}";
+      events.push_back(
+          {.type = OutboxEventType(e.type),
+           .site_id = t.site_id,
+           .aggregate_id = t.ticket_id,
+           .payload = std::move(payload),
+           .actor = e.actor_id == domain::kSystemActor ? "system:tickets" : e.actor_id});
     }
-    payload += "}}";
-    events.push_back({.type = OutboxEventType(e.type),
-                      .site_id = t.site_id,
-                      .aggregate_id = t.ticket_id,
-                      .payload = std::move(payload),
-                      .actor = e.actor_id == domain::kSystemActor ? "system:tickets" : e.actor_id});
   }
-  common::AppendEvents(tx, events);  // one round trip for the change's events
+  common::AppendEvents(tx, events);  // deferred: no round trip of its own
 }
 
 }  // namespace propdesk::tickets

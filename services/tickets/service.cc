@@ -5,7 +5,6 @@
 #include "common/errors.h"
 #include "common/outbox.h"
 #include "tickets/convert.h"
-#include "tickets/domain/duplicates.h"
 #include "tickets/domain/sla_metrics.h"
 #include "tickets/domain/validation.h"
 #include "tickets/domain/workflow.h"
@@ -98,6 +97,7 @@ TicketsServiceImpl::TicketsServiceImpl(common::CallEnv env, common::MysqlPool& p
       store_(store),
       metrics_(metrics),
       idempotency_(pool, redis, {.service = "tickets"}),
+      creator_(pool, idempotency_, store, metrics),
       default_settings_(std::make_shared<const domain::SlaSettings>(
           domain::SlaSettings::Create(domain::DefaultSlaPolicy()))) {}
 
@@ -196,9 +196,11 @@ void TicketsServiceImpl::Transition(const CallContext& call, const Request& requ
 grpc::ServerUnaryReactor* TicketsServiceImpl::CreateTicket(grpc::CallbackServerContext* ctx,
                                                            const v1::CreateTicketRequest* request,
                                                            v1::CreateTicketResponse* response) {
-  return common::RunUnary(
-      env_, ctx, {"CreateTicket", request->site_id()}, [=, this](const CallContext& call) {
-        domain::NewTicket input;
+  return common::RunUnaryAsync(
+      env_, ctx, {"CreateTicket", request->site_id()},
+      [=, this](const CallContext& call, common::Completion& done) {
+        PendingCreate create;
+        domain::NewTicket& input = create.input;
         input.kind = RequiredEnum("kind", request->kind(), domain::kAllKinds);
         input.channel = RequiredEnum("channel", request->channel(), domain::kAllChannels);
         input.category = RequiredEnum("category", request->category(), domain::kAllCategories);
@@ -209,58 +211,16 @@ grpc::ServerUnaryReactor* TicketsServiceImpl::CreateTicket(grpc::CallbackServerC
         input.description = request->description();
         domain::ValidateNewTicket(input);
         common::ValidateRequestId(request->request_id());
-        const SiteRecord site = RequireSite(call, request->site_id(), Access::kWrite);
-        const std::shared_ptr<const domain::SlaSettings> settings_ptr = SettingsFor(site);
-        const domain::SlaSettings& settings = *settings_ptr;
-        const std::string actor_id = call.caller().staff_id;
-
-        // Rule C-5: TK-<SITE>-YYMMDD### by the site-local date, and the row
-        // id, in one round trip committed on its own before the ticket's
-        // transaction, so that busy creates of one site do not queue on the
-        // day's counter row and the transaction needs no id from the server;
-        // concurrent creates share that round trip (BatchedRecordNumbers). A
-        // replay or a linked duplicate leaves both unused: a gap, never a
-        // repeat.
-        const common::RecordNumberAllocator::NumberAndId allocated =
-            numbers_.Next(pool_, site.code, settings.calendar().LocalDate(Now()));
-        std::optional<Change> committed;  // the last attempt's change (retries overwrite)
-        common::IdempotentOutcome outcome = idempotency_.Run(
-            site.site_id, request->request_id(), common::RequestFingerprint(*request),
-            [&](MysqlConnection& tx) {
-              const Actor actor{actor_id, Now()};
-              v1::CreateTicketResponse result;
-              // T-11: a report of a fault already open is linked, not reopened.
-              const std::chrono::seconds window = settings.policy().duplicate_window;
-              if (!request->allow_duplicate() && window.count() > 0 && !input.unit.empty()) {
-                const domain::DuplicateProbe probe = domain::ProbeFor(input, actor.now);
-                const auto candidates = store_.DuplicateCandidates(
-                    tx, site.site_id, probe, domain::DuplicateWindowStart(actor.now, window));
-                if (auto target = domain::FindDuplicateTarget(probe, window, candidates)) {
-                  std::optional<Ticket> existing = store_.Find(tx, site.site_id, *target, true);
-                  if (!existing) throw common::Internal("duplicate target vanished");
-                  const Change change = domain::LinkDuplicate(*existing, input, actor);
-                  store_.Update(tx, change, existing->version);
-                  AppendOutboxEvents(tx, change);
-                  committed = change;
-                  ToProto(change.ticket, result.mutable_ticket());
-                  result.set_linked_to_existing(true);
-                  return result.SerializeAsString();
-                }
-              }
-              Change change = domain::OpenTicket(
-                  input, {std::to_string(allocated.id), site.site_id, allocated.number}, actor,
-                  settings);
-              change.ticket.ticket_id = store_.Insert(tx, change);
-              AppendOutboxEvents(tx, change);
-              committed = change;
-              ToProto(change.ticket, result.mutable_ticket());
-              return result.SerializeAsString();
-            });
-        if (metrics_ && committed && !outcome.replayed) metrics_->Observe(*committed);
-        if (!response->ParseFromString(outcome.response)) {
-          throw common::Internal("stored response of request " + request->request_id() +
-                                 " is corrupt");
-        }
+        create.site = RequireSite(call, request->site_id(), Access::kWrite);
+        create.settings = SettingsFor(create.site);
+        create.allow_duplicate = request->allow_duplicate();
+        create.actor_id = call.caller().staff_id;
+        create.request = {create.site.site_id, request->request_id(),
+                          common::RequestFingerprint(*request)};
+        create.response = response;
+        create.done = std::move(done);
+        // Answered with the next batch of the site's creates (tickets/creator.h).
+        creator_.Create(std::move(create));
       });
 }
 

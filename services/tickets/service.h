@@ -16,9 +16,9 @@
 #include "common/idempotency.h"
 #include "common/mysql.h"
 #include "common/principal.h"
-#include "common/record_number.h"
 #include "common/redis.h"
 #include "propdesk/tickets/v1/tickets_service.grpc.pb.h"
+#include "tickets/creator.h"
 #include "tickets/domain/sla_policy.h"
 #include "tickets/metrics.h"
 #include "tickets/store.h"
@@ -129,9 +129,8 @@ class TicketsServiceImpl final : public v1::TicketsService::CallbackService {
   TicketStore& store_;
   TicketsMetrics* const metrics_;  // may be null
   common::Idempotency idempotency_;
-  // Rule C-5 numbers and ticket ids; concurrent creates of a site share
-  // allocation round trips (ticket_ids increments by 32, migration 0004).
-  common::BatchedRecordNumbers numbers_{"TK", kTicketIdSequence, /*max_batch=*/32};
+  // CreateTicket's work, batched per site (C-5 numbers, T-11, C-8).
+  TicketCreator creator_;
   const std::shared_ptr<const domain::SlaSettings> default_settings_;
 
   // Sites never change group or code while the service runs; caching them

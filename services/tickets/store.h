@@ -112,8 +112,12 @@ class TicketStore {
 
   // Inserts a new ticket with its deadlines and history; returns its id: the
   // ticket_id of `ticket` when it is one taken from kTicketIdSequence
-  // beforehand (common::BatchedRecordNumbers), else a new one.
+  // beforehand (tickets/creator.h), else a new one.
   virtual std::string Insert(common::MysqlConnection& tx, const domain::Change& change) = 0;
+  // Inserts new tickets whose ids were taken beforehand, all in one go (a
+  // batch of creates, tickets/creator.h).
+  virtual void InsertAll(common::MysqlConnection& tx,
+                         const std::vector<const domain::Change*>& changes) = 0;
   // The ticket of that site, or nullopt (missing, another site's, or a
   // malformed id: all look the same, rule C-1). `for_update` row-locks it.
   virtual std::optional<domain::Ticket> Find(common::MysqlConnection& tx, std::string_view site_id,
@@ -139,10 +143,12 @@ class TicketStore {
   virtual SlaCounts CountSla(common::MysqlConnection& tx, std::string_view site_id,
                              domain::Timestamp start, domain::Timestamp end,
                              domain::Timestamp now) = 0;
-  // T-11 candidates: tickets of that unit, kind and category created since.
+  // T-11 candidates: tickets created since `since` that share unit, kind and
+  // category with any of `probes` (one query for a whole batch of creates;
+  // domain::FindDuplicateTarget picks each probe's own).
   virtual std::vector<domain::DuplicateCandidate> DuplicateCandidates(
-      common::MysqlConnection& tx, std::string_view site_id, const domain::DuplicateProbe& probe,
-      domain::Timestamp since) = 0;
+      common::MysqlConnection& tx, std::string_view site_id,
+      const std::vector<domain::DuplicateProbe>& probes, domain::Timestamp since) = 0;
 
   // Open work of every site as of `now`, for the leader's gauges
   // (ARCHITECTURE.md §10, tickets/gauges.h).

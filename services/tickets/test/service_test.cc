@@ -449,6 +449,112 @@ TEST_F(TicketsServiceTest, C8_FiftyConcurrentIdenticalCreatesMakeOneTicket) {
   EXPECT_EQ(CountOutbox("ticket.created", *ids.begin()), 1);
 }
 
+// Creates that arrive together are committed together (tickets/creator.h);
+// each still gets its own number and id, and its own history and event.
+TEST_F(TicketsServiceTest, C5_SixtyFourConcurrentCreatesGetDistinctNumbersIdsAndEvents) {
+  const std::string unit_prefix = UniqueUnit("N");
+  std::vector<v1::Ticket> created(64);
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int i = 0; i < 64; ++i) {
+    threads.emplace_back([&, i] {
+      v1::CreateTicketRequest request = NewTicket(kSiteA, unit_prefix + "-" + std::to_string(i));
+      request.set_request_id("n-" + propdesk::testing::UniqueSuffix());
+      v1::CreateTicketResponse response;
+      if (!Rpc(&Stub::CreateTicket, request, &response).ok()) ++failures;
+      created[i] = response.ticket();
+    });
+  }
+  for (auto& t : threads) t.join();
+  ASSERT_EQ(failures.load(), 0);
+  std::set<std::string> numbers, ids;
+  const std::regex number_format("TK-SZ01-[0-9]{6}[0-9]{3,}");
+  for (const v1::Ticket& ticket : created) {
+    EXPECT_TRUE(std::regex_match(ticket.record_number(), number_format)) << ticket.record_number();
+    numbers.insert(ticket.record_number());
+    ids.insert(ticket.ticket_id());
+    EXPECT_EQ(CountOutbox("ticket.created", ticket.ticket_id()), 1);
+  }
+  EXPECT_EQ(numbers.size(), 64u);
+  EXPECT_EQ(ids.size(), 64u);
+  EXPECT_EQ(CountRows("SELECT COUNT(*) FROM tickets WHERE unit LIKE '" + unit_prefix + "-%'"), 64);
+  EXPECT_EQ(CountRows("SELECT COUNT(*) FROM ticket_events e JOIN tickets t ON t.id = e.ticket_id "
+                      "WHERE t.unit LIKE '" +
+                      unit_prefix + "-%'"),
+            64);
+  EXPECT_EQ(Get(created[17]).record_number(), created[17].record_number());
+}
+
+// T-11 for reports of one fault that arrive at once: one ticket, and every
+// other report linked to it (a batch opens the first and links the rest
+// once it has committed; later batches find it committed).
+TEST_F(TicketsServiceTest, T11_ConcurrentReportsOfOneFaultOpenOneTicketAndLinkTheRest) {
+  const std::string unit = UniqueUnit("F");
+  constexpr int kReports = 30;
+  std::vector<v1::CreateTicketResponse> responses(kReports);
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int i = 0; i < kReports; ++i) {
+    threads.emplace_back([&, i] {
+      v1::CreateTicketRequest report = NewTicket(kSiteA, unit);
+      report.set_allow_duplicate(false);
+      report.set_request_id("f-" + propdesk::testing::UniqueSuffix());
+      if (!Rpc(&Stub::CreateTicket, report, &responses[i]).ok()) ++failures;
+    });
+  }
+  for (auto& t : threads) t.join();
+  ASSERT_EQ(failures.load(), 0);
+  int opened = 0;
+  std::set<std::string> ticket_ids;
+  for (const v1::CreateTicketResponse& response : responses) {
+    if (!response.linked_to_existing()) ++opened;
+    ticket_ids.insert(response.ticket().ticket_id());
+  }
+  EXPECT_EQ(opened, 1);
+  EXPECT_EQ(ticket_ids.size(), 1u);
+  EXPECT_EQ(CountRows("SELECT COUNT(*) FROM tickets WHERE unit = '" + unit + "'"), 1);
+  EXPECT_EQ(CountRows("SELECT duplicate_count FROM tickets WHERE unit = '" + unit + "'"),
+            kReports - 1);
+}
+
+// C-8 inside a batch: a repeat that only MySQL remembers (Redis lost the
+// key) fails the batch's transaction; it is answered with its first
+// response and every other create of the batch still goes through.
+TEST_F(TicketsServiceTest, C8_RepeatOnlyMysqlRemembersIsReplayedWhileConcurrentCreatesGoThrough) {
+  v1::CreateTicketRequest repeated = NewTicket(kSiteA, UniqueUnit("R"));
+  repeated.set_request_id("r-" + propdesk::testing::UniqueSuffix());
+  const v1::CreateTicketResponse first = Ok(&Stub::CreateTicket, repeated);
+  harness().redis().Command(
+      {"DEL", "propdesk:tickets:idem:" + std::string(kSiteA) + ":" + repeated.request_id()});
+
+  const std::string unit_prefix = UniqueUnit("O");
+  constexpr int kOthers = 24;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  v1::CreateTicketResponse replayed;
+  grpc::Status replay_status;
+  for (int i = 0; i <= kOthers; ++i) {
+    threads.emplace_back([&, i] {
+      if (i == kOthers / 2) {
+        replay_status = Rpc(&Stub::CreateTicket, repeated, &replayed);
+        return;
+      }
+      v1::CreateTicketRequest other = NewTicket(kSiteA, unit_prefix + "-" + std::to_string(i));
+      other.set_request_id("o-" + propdesk::testing::UniqueSuffix());
+      v1::CreateTicketResponse response;
+      if (!Rpc(&Stub::CreateTicket, other, &response).ok()) ++failures;
+    });
+  }
+  for (auto& t : threads) t.join();
+  ASSERT_TRUE(replay_status.ok()) << replay_status.error_message();
+  EXPECT_EQ(replayed.ticket().ticket_id(), first.ticket().ticket_id());
+  EXPECT_EQ(replayed.ticket().record_number(), first.ticket().record_number());
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(CountRows("SELECT COUNT(*) FROM tickets WHERE unit = '" + repeated.unit() + "'"), 1);
+  EXPECT_EQ(CountRows("SELECT COUNT(*) FROM tickets WHERE unit LIKE '" + unit_prefix + "-%'"),
+            kOthers);
+}
+
 TEST_F(TicketsServiceTest, HundredConcurrentAssignsExactlyOneWins) {
   const v1::Ticket acked = Acknowledge(Create(NewTicket(kSiteA, "AS-1")));
   const int64_t version = acked.version();
