@@ -10,7 +10,7 @@ PACKAGES=(
   # libraries
   libgrpc++-dev protobuf-compiler protobuf-compiler-grpc libprotobuf-dev
   libhiredis-dev libmysqlcppconn-dev prometheus-cpp-dev libboost-dev
-  libssl-dev libhowardhinnant-date-dev tzdata
+  libssl-dev libhowardhinnant-date-dev tzdata libjemalloc-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # standard protos: google/api + google/rpc, grpc health
   golang-github-gogo-googleapis-dev grpc-proto

@@ -72,6 +72,15 @@ function(propdesk_cc_library target)
   target_link_libraries(${target} PUBLIC ${P_DEPS})
 endfunction()
 
+# propdesk_cc_binary(<target> SRCS ... DEPS ...): a process that serves or
+# measures (propdesk-*, bench_*): our own code, -Werror, jemalloc.
+function(propdesk_cc_binary target)
+  cmake_parse_arguments(P "" "" "SRCS;DEPS" ${ARGN})
+  add_executable(${target} ${P_SRCS})
+  target_compile_options(${target} PRIVATE ${PROPDESK_WARNINGS})
+  target_link_libraries(${target} PRIVATE ${P_DEPS} PkgConfig::JEMALLOC)
+endfunction()
+
 # propdesk_cc_test(<target> LABEL unit|integration|e2e SRCS ... DEPS ...
 #                  [FIXTURES <fixture...>] [TIMEOUT s])
 # Integration and e2e tests require the "servers" fixture: the harness starts
