@@ -1,7 +1,5 @@
 #include "common/outbox.h"
 
-#include <google/protobuf/struct.pb.h>
-#include <google/protobuf/util/json_util.h>
 #include <openssl/rand.h>
 
 #include <charconv>
@@ -9,6 +7,7 @@
 
 #include "common/errors.h"
 #include "common/idempotency.h"
+#include "common/json.h"
 #include "common/log.h"
 
 namespace propdesk::common {
@@ -32,10 +31,8 @@ void CheckField(std::string_view field, const std::string& value, size_t max_len
 }
 
 void CheckJson(const std::string& payload) {
-  google::protobuf::Value parsed;
-  const auto status = google::protobuf::util::JsonStringToMessage(payload, &parsed);
-  if (!status.ok()) {
-    throw InvalidArgument("payload", "is not valid JSON: " + std::string(status.message()));
+  if (std::optional<std::string> error = JsonSyntaxError(payload)) {
+    throw InvalidArgument("payload", "is not valid JSON: " + *error);
   }
 }
 

@@ -29,6 +29,7 @@
 
 #include "common/batch_queue.h"
 #include "common/call.h"
+#include "common/executor.h"
 #include "common/idempotency.h"
 #include "common/mysql.h"
 #include "common/record_number.h"
@@ -93,6 +94,9 @@ class TicketCreator {
   void Allocate(std::vector<Work>& work, domain::Timestamp now);
   // Every create of `work` in one transaction.
   void CommitTogether(std::vector<Work>& work, domain::Timestamp now);
+  // Answers the committed creates of a batch (and counts them) on the
+  // answering thread.
+  void AnswerCommitted(std::vector<Work>& work);
   // One create on its own transaction (the path a create took before
   // batching, and still takes when it is not a plain insert); answers it.
   void CreateAlone(Work& work);
@@ -105,6 +109,12 @@ class TicketCreator {
   const int max_batch_;
   std::once_flag stride_checked_;
   common::BatchQueue<PendingCreate> queue_;
+  struct Answer {
+    common::Completion done;
+    domain::Change change;
+  };
+  // Last: stopped first, after it has sent every answer queued to it.
+  common::BlockingExecutor answering_{1, 100000, "ticket-answers"};
 };
 
 }  // namespace propdesk::tickets

@@ -4,6 +4,7 @@
 # loopback port.
 propdesk_cc_test(common_log_errors_test LABEL unit
   SRCS ${CMAKE_CURRENT_SOURCE_DIR}/log_test.cc ${CMAKE_CURRENT_SOURCE_DIR}/errors_test.cc
+       ${CMAKE_CURRENT_SOURCE_DIR}/json_test.cc
   DEPS common_core googleapis_proto protobuf::libprotobuf)
 
 propdesk_cc_test(common_config_test LABEL unit
