@@ -17,6 +17,7 @@
 
 #include "common/errors.h"
 #include "common/log.h"
+#include "gateway/json_printer.h"
 
 namespace propdesk::gateway {
 namespace {
@@ -553,12 +554,24 @@ std::string Transcoder::ToJson(const Route& route, std::string_view binary) cons
     throw common::Internal("the upstream's " + route.method->output_type()->full_name() +
                            " does not parse");
   }
-  if (route.response_body_field == nullptr) {
-    return MessageToJson(route.method->output_type(), binary);
+  const pb::Message* part = response.get();
+  if (route.response_body_field != nullptr) {
+    part = &response->GetReflection()->GetMessage(*response, route.response_body_field, &factory_);
   }
-  const pb::Message& part =
-      response->GetReflection()->GetMessage(*response, route.response_body_field, &factory_);
-  return MessageToJson(route.response_body_field->message_type(), part.SerializeAsString());
+  if (PrinterSupports(part->GetDescriptor())) {
+    std::string json;
+    PrintJson(*part, &json);
+    return json;
+  }
+  return MessageToJson(part->GetDescriptor(),
+                       part == response.get() ? binary : part->SerializeAsString());
+}
+
+bool Transcoder::PrinterSupports(const pb::Descriptor* type) const {
+  std::lock_guard<std::mutex> lock(printer_supports_mu_);
+  auto [it, added] = printer_supports_.try_emplace(type, false);
+  if (added) it->second = JsonPrinterSupports(type);
+  return it->second;
 }
 
 std::string Transcoder::MessageToJson(const pb::Descriptor* type, std::string_view binary) const {

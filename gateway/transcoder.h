@@ -12,7 +12,9 @@
 #include <google/protobuf/dynamic_message.h>
 #include <google/protobuf/util/type_resolver.h>
 
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -84,10 +86,15 @@ class Transcoder {
   std::string JsonToBinary(const google::protobuf::Descriptor* type, std::string_view json,
                            std::string* binary) const;
 
+  // Whether gateway/json_printer.h handles `type` (else protobuf prints).
+  bool PrinterSupports(const google::protobuf::Descriptor* type) const;
+
   const google::protobuf::DescriptorPool* const pool_;
   const TranscodeLimits limits_;
   std::unique_ptr<google::protobuf::util::TypeResolver> resolver_;  // thread-safe
   mutable google::protobuf::DynamicMessageFactory factory_;         // thread-safe
+  mutable std::mutex printer_supports_mu_;
+  mutable std::map<const google::protobuf::Descriptor*, bool> printer_supports_;  // guarded
 };
 
 // The type URL protobuf's JSON utilities use for a message type.

@@ -29,6 +29,9 @@ echo "$rate" >"$DIR/yardstick"
 export PROPDESK_BENCH_YARDSTICK=$rate
 
 # Every benchmark binary of the build (tests/bench and services/*/bench).
+# Each starts from an empty Redis: one binary's idempotency keys and event
+# streams would otherwise weigh on the next one's figures.
 find "$BUILD" -type f -executable -name 'bench_*' | sort | while read -r bin; do
+  redis-cli -p "$PROPDESK_REDIS_PORT" FLUSHALL >/dev/null
   "$bin"
 done

@@ -485,18 +485,20 @@ TEST_F(TicketsServiceTest, C5_SixtyFourConcurrentCreatesGetDistinctNumbersIdsAnd
   EXPECT_EQ(Get(created[17]).record_number(), created[17].record_number());
 }
 
-// T-11 for reports of one fault that arrive at once: one ticket, and every
-// other report linked to it (a batch opens the first and links the rest
-// once it has committed; later batches find it committed).
+// T-11 for reports of one fault that arrive at once: one ticket per fault,
+// and every other report linked to it — whether it landed in the batch that
+// opened the ticket, in another batch running at the same time, or later.
 TEST_F(TicketsServiceTest, T11_ConcurrentReportsOfOneFaultOpenOneTicketAndLinkTheRest) {
-  const std::string unit = UniqueUnit("F");
-  constexpr int kReports = 30;
-  std::vector<v1::CreateTicketResponse> responses(kReports);
+  constexpr int kFaults = 3;
+  constexpr int kReports = 20;  // per fault
+  std::vector<std::string> units;
+  for (int f = 0; f < kFaults; ++f) units.push_back(UniqueUnit("F" + std::to_string(f)));
+  std::vector<v1::CreateTicketResponse> responses(kFaults * kReports);
   std::vector<std::thread> threads;
   std::atomic<int> failures{0};
-  for (int i = 0; i < kReports; ++i) {
+  for (int i = 0; i < kFaults * kReports; ++i) {
     threads.emplace_back([&, i] {
-      v1::CreateTicketRequest report = NewTicket(kSiteA, unit);
+      v1::CreateTicketRequest report = NewTicket(kSiteA, units[i % kFaults]);
       report.set_allow_duplicate(false);
       report.set_request_id("f-" + propdesk::testing::UniqueSuffix());
       if (!Rpc(&Stub::CreateTicket, report, &responses[i]).ok()) ++failures;
@@ -504,17 +506,19 @@ TEST_F(TicketsServiceTest, T11_ConcurrentReportsOfOneFaultOpenOneTicketAndLinkTh
   }
   for (auto& t : threads) t.join();
   ASSERT_EQ(failures.load(), 0);
-  int opened = 0;
-  std::set<std::string> ticket_ids;
-  for (const v1::CreateTicketResponse& response : responses) {
-    if (!response.linked_to_existing()) ++opened;
-    ticket_ids.insert(response.ticket().ticket_id());
+  for (int f = 0; f < kFaults; ++f) {
+    int opened = 0;
+    std::set<std::string> ticket_ids;
+    for (int i = f; i < kFaults * kReports; i += kFaults) {
+      if (!responses[i].linked_to_existing()) ++opened;
+      ticket_ids.insert(responses[i].ticket().ticket_id());
+    }
+    EXPECT_EQ(opened, 1) << units[f];
+    EXPECT_EQ(ticket_ids.size(), 1u) << units[f];
+    EXPECT_EQ(CountRows("SELECT COUNT(*) FROM tickets WHERE unit = '" + units[f] + "'"), 1);
+    EXPECT_EQ(CountRows("SELECT duplicate_count FROM tickets WHERE unit = '" + units[f] + "'"),
+              kReports - 1);
   }
-  EXPECT_EQ(opened, 1);
-  EXPECT_EQ(ticket_ids.size(), 1u);
-  EXPECT_EQ(CountRows("SELECT COUNT(*) FROM tickets WHERE unit = '" + unit + "'"), 1);
-  EXPECT_EQ(CountRows("SELECT duplicate_count FROM tickets WHERE unit = '" + unit + "'"),
-            kReports - 1);
 }
 
 // C-8 inside a batch: a repeat that only MySQL remembers (Redis lost the

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <cstdio>
 #include <cstdlib>
 #include <string_view>
@@ -55,6 +57,84 @@ LoadResult MeasureLoad(const CallerFactory& factory, int concurrency,
   const Percentiles p = PercentilesOf(all);
   result.p50_ms = p.p50_ms;
   result.p99_ms = p.p99_ms;
+  return result;
+}
+
+namespace {
+
+// The state of MeasureAsyncLoad: one slot per call in flight.
+class AsyncLoop {
+ public:
+  AsyncLoop(const StartCall& start, int concurrency)
+      : start_(start), latencies_(concurrency), failures_(concurrency, 0) {
+    for (auto& slot : latencies_) slot.reserve(100000);
+  }
+
+  void Run(std::chrono::milliseconds duration, LoadResult* result) {
+    const int slots = static_cast<int>(latencies_.size());
+    in_flight_ = slots;
+    for (int slot = 0; slot < slots; ++slot) Issue(slot);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // warm-up
+    measuring_ = true;
+    const auto started = Clock::now();
+    std::this_thread::sleep_for(duration);
+    measuring_ = false;
+    const double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
+    stop_ = true;
+    {
+      std::unique_lock lock(mu_);
+      idle_.wait(lock, [&] { return in_flight_ == 0; });
+    }
+    std::vector<double> all;
+    for (int slot = 0; slot < slots; ++slot) {
+      all.insert(all.end(), latencies_[slot].begin(), latencies_[slot].end());
+      result->failures += failures_[slot];
+    }
+    result->calls = static_cast<int64_t>(all.size());
+    result->throughput = static_cast<double>(all.size()) / elapsed;
+    const Percentiles p = PercentilesOf(all);
+    result->p50_ms = p.p50_ms;
+    result->p99_ms = p.p99_ms;
+  }
+
+ private:
+  // A slot's calls follow one another, so its vectors need no lock.
+  void Issue(int slot) {
+    const auto started = Clock::now();
+    start_(slot, [this, slot, started](bool ok) {
+      const double ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
+      if (measuring_.load(std::memory_order_relaxed)) {
+        if (ok) {
+          latencies_[slot].push_back(ms);
+        } else {
+          ++failures_[slot];
+        }
+      }
+      if (!stop_.load(std::memory_order_relaxed)) {
+        Issue(slot);
+        return;
+      }
+      std::lock_guard lock(mu_);
+      if (--in_flight_ == 0) idle_.notify_all();
+    });
+  }
+
+  const StartCall& start_;
+  std::vector<std::vector<double>> latencies_;
+  std::vector<int64_t> failures_;
+  std::atomic<bool> measuring_{false};
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  std::condition_variable idle_;
+  int in_flight_ = 0;  // guarded by mu_
+};
+
+}  // namespace
+
+LoadResult MeasureAsyncLoad(const StartCall& start, int concurrency,
+                            std::chrono::milliseconds duration) {
+  LoadResult result;
+  AsyncLoop(start, concurrency).Run(duration, &result);
   return result;
 }
 

@@ -31,6 +31,18 @@ struct LoadResult {
 LoadResult MeasureLoad(const CallerFactory& factory, int concurrency,
                        std::chrono::milliseconds duration);
 
+// The same closed loop without a thread per caller: `concurrency` calls are
+// in flight at all times, and each one's completion starts the next (gRPC's
+// callback API). On a 2-core box 64 blocking client threads cost the cores
+// as much as the service they measure does; this client leaves them to the
+// service. `start(slot, done)` starts one call of caller `slot` (0 …
+// concurrency-1) and returns at once; `done(ok)` must be called exactly once
+// when it finished, on any thread.
+using Done = std::function<void(bool ok)>;
+using StartCall = std::function<void(int slot, Done done)>;
+LoadResult MeasureAsyncLoad(const StartCall& start, int concurrency,
+                            std::chrono::milliseconds duration);
+
 // Latency percentiles of `samples_ms` (sorted in place); 0 when empty.
 struct Percentiles {
   double p50_ms = 0;
