@@ -31,7 +31,6 @@ std::string ReadFileOrThrow(const std::string& variable, const std::string& path
   return contents.str();
 }
 
-
 void CheckRedisAddr(const std::string& addr) {
   const size_t colon = addr.rfind(':');
   if (colon == std::string::npos || colon == 0) {

@@ -26,8 +26,8 @@ constexpr size_t kMaxComponentLength = 64;
 
 struct MigrationFile {
   int64_t version = 0;
-  std::string name;       // file name, e.g. "0001_idempotency.sql"
-  std::string checksum;   // SHA-256 hex of the bytes
+  std::string name;      // file name, e.g. "0001_idempotency.sql"
+  std::string checksum;  // SHA-256 hex of the bytes
   std::vector<std::string> statements;
 };
 
@@ -73,10 +73,10 @@ MigrationFile LoadFile(const std::string& component, const fs::path& path) {
   const std::string file_name = path.filename().string();
   std::smatch match;
   if (!std::regex_match(file_name, match, kFileName)) {
-    throw InvalidArgument(
-        "migrations", "file " + path.string() +
-                          " is not named NNNN_name.sql (four or more digits, '_', then "
-                          "lower-case letters, digits and '_')");
+    throw InvalidArgument("migrations",
+                          "file " + path.string() +
+                              " is not named NNNN_name.sql (four or more digits, '_', then "
+                              "lower-case letters, digits and '_')");
   }
   MigrationFile file;
   file.version = std::stoll(match[1].str());
@@ -154,8 +154,8 @@ MysqlOptions MigrationConnectionOptions(const MysqlOptions& base) {
 }
 
 void TakeLock(MysqlConnection& conn, const std::string& lock_name) {
-  auto rs = conn.Query("SELECT GET_LOCK(?, ?)",
-                       {lock_name, static_cast<int64_t>(kLockWaitSeconds)});
+  auto rs =
+      conn.Query("SELECT GET_LOCK(?, ?)", {lock_name, static_cast<int64_t>(kLockWaitSeconds)});
   if (!rs->next() || rs->isNull(1) || rs->getInt(1) != 1) {
     throw Error(ErrorKind::kUnavailable, "MIGRATION_LOCK_TIMEOUT",
                 "another process held the migration lock " + lock_name + " for " +
@@ -205,11 +205,11 @@ void VerifyChecksums(const std::vector<ComponentPlan>& plans,
       const auto it = applied.find({plan.component, file.version});
       if (it == applied.end() || it->second.checksum == file.checksum) continue;
       const std::string path = plan.component + "/" + file.name;
-      throw FailedPrecondition(
-          "MIGRATION_CHECKSUM_MISMATCH",
-          "migration " + path + " was changed after it was applied (as " + it->second.name +
-              "); restore the file and put the change in a new migration",
-          {{"component", plan.component}, {"file", file.name}});
+      throw FailedPrecondition("MIGRATION_CHECKSUM_MISMATCH",
+                               "migration " + path + " was changed after it was applied (as " +
+                                   it->second.name +
+                                   "); restore the file and put the change in a new migration",
+                               {{"component", plan.component}, {"file", file.name}});
     }
   }
 }
@@ -229,9 +229,8 @@ void ApplyFile(MysqlConnection& conn, const std::string& component, const Migrat
                               {"error", e.what()}});
       throw Error(ErrorKind::kInternal, "MIGRATION_FAILED",
                   "migration " + component + "/" + file.name + " failed at statement " +
-                      std::to_string(i + 1) + " (MySQL error " +
-                      std::to_string(e.getErrorCode()) + "); see the log, fix the database, " +
-                      "then restart",
+                      std::to_string(i + 1) + " (MySQL error " + std::to_string(e.getErrorCode()) +
+                      "); see the log, fix the database, " + "then restart",
                   {{"component", component}, {"file", file.name}});
     }
   }

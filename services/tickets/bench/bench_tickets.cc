@@ -112,12 +112,12 @@ void BenchCreate(testing::TicketsHarness& harness) {
       request.mutable_contact()->set_phone("+86 138 0000 0000");
       request.set_description("Kitchen tap leaking");
       request.set_request_id("bench-" + run + "-" + std::to_string(n));
-      stubs[slot / 8]->async()->CreateTicket(
-          &call->context, &call->request, &call->response,
-          [call, done = std::move(done)](grpc::Status status) {
-            if (!status.ok()) ReportFirstFailure("CreateTicket", status);
-            done(status.ok());
-          });
+      stubs[slot / 8]->async()->CreateTicket(&call->context, &call->request, &call->response,
+                                             [call, done = std::move(done)](grpc::Status status) {
+                                               if (!status.ok())
+                                                 ReportFirstFailure("CreateTicket", status);
+                                               done(status.ok());
+                                             });
     };
     const bench::LoadResult r =
         bench::MeasureAsyncLoad(create, concurrency, bench::BenchDuration());
