@@ -3,6 +3,8 @@
 #include <cppconn/resultset.h>
 
 #include <map>
+#include <set>
+#include <string_view>
 #include <utility>
 
 #include "common/errors.h"
@@ -576,20 +578,22 @@ std::vector<domain::DuplicateCandidate> MysqlTicketStore::DuplicateCandidates(
   // Reports of one fault that arrive together are linked by the batch that
   // commits them (tickets/creator.h); only reports committed by different
   // replicas within the same few milliseconds may both open a ticket.
-  // One range of tickets_site_unit per probe, forced: when the probes share
-  // a kind, MariaDB may otherwise walk every ticket of that kind in the site.
+  // Point lookups of tickets_site_unit by unit, forced (when the probes
+  // share a kind MariaDB may otherwise walk every ticket of that kind in the
+  // site); the few tickets of those units with another category or kind
+  // are dropped by domain::FindDuplicateTarget.
   std::string sql =
       "SELECT id, kind, category, unit, state, created_at_us FROM tickets "
-      "FORCE INDEX (tickets_site_unit) WHERE site_id = ? AND created_at_us >= ? AND (";
-  std::vector<common::SqlValue> params{std::string(site_id), ToMicros(since)};
-  for (size_t i = 0; i < probes.size(); ++i) {
-    sql += i == 0 ? "(unit = ? AND category = ? AND kind = ?)"
-                  : " OR (unit = ? AND category = ? AND kind = ?)";
-    params.push_back(probes[i].unit);
-    params.push_back(int64_t{ProtoNumber(probes[i].category)});
-    params.push_back(int64_t{ProtoNumber(probes[i].kind)});
+      "FORCE INDEX (tickets_site_unit) WHERE site_id = ? AND unit IN (";
+  std::vector<common::SqlValue> params{std::string(site_id)};
+  std::set<std::string_view> units;
+  for (const domain::DuplicateProbe& probe : probes) {
+    if (!units.insert(probe.unit).second) continue;
+    sql += units.size() == 1 ? "?" : ", ?";
+    params.push_back(probe.unit);
   }
-  sql += ") ORDER BY id";
+  sql += ") AND created_at_us >= ? ORDER BY id";
+  params.push_back(ToMicros(since));
   auto rs = tx.Query(sql, params);
   std::vector<domain::DuplicateCandidate> out;
   while (rs->next()) {

@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -151,6 +152,65 @@ TEST_F(MysqlTicketStoreTest, InsertAndFindRoundTripEveryFieldDeadlinesAndHistory
   ASSERT_EQ(after_first.size(), 1u);
   EXPECT_EQ(after_first[0].sequence, 2);
   EXPECT_EQ(after_first[0].event.reason, "end of shift");
+}
+
+// A batch of creates (tickets/creator.h) writes its tickets in one go, with
+// the ids it took beforehand; a change without one is refused whole.
+TEST_F(MysqlTicketStoreTest, InsertAllWritesEveryTicketWithItsIdDeadlinesAndHistory) {
+  std::vector<domain::Change> changes;
+  for (int i = 0; i < 3; ++i) {
+    changes.push_back(EveryFieldTicket("IA01"));
+    changes.back().ticket.ticket_id = std::to_string(900000 + i);
+    changes.back().ticket.record_number = "TK-IA01-240214" + std::to_string(100 + i);
+  }
+  Tx([&](auto& tx) { store_.InsertAll(tx, {&changes[0], &changes[1], &changes[2]}); });
+  for (const domain::Change& change : changes) {
+    const std::optional<Ticket> found =
+        Tx([&](auto& tx) { return store_.Find(tx, "IA01", change.ticket.ticket_id, false); });
+    ASSERT_TRUE(found.has_value()) << change.ticket.ticket_id;
+    EXPECT_EQ(*found, change.ticket);
+    EXPECT_EQ(
+        Tx([&](auto& tx) { return store_.ListEvents(tx, change.ticket.ticket_id, 0, 100); }).size(),
+        3u);
+  }
+  domain::Change without_id = EveryFieldTicket("IA01");
+  without_id.ticket.ticket_id = "new";
+  domain::Change with_id = EveryFieldTicket("IA01");
+  with_id.ticket.ticket_id = "900010";
+  with_id.ticket.record_number = "TK-IA01-240214110";
+  EXPECT_THROW(Tx([&](auto& tx) { store_.InsertAll(tx, {&with_id, &without_id}); }), common::Error);
+  EXPECT_FALSE(Tx([&](auto& tx) { return store_.Find(tx, "IA01", "900010", false); }).has_value());
+}
+
+// T-11 for a whole batch in one query: the tickets of the probed units
+// created since the window start, in id order; other units, older tickets
+// and other sites are not returned (category and kind are the domain's to
+// check).
+TEST_F(MysqlTicketStoreTest, T11_DuplicateCandidatesOfManyProbesInOneQuery) {
+  test_support::DomainWriter w(*pool_, store_);
+  const auto at = [](int64_t minute) {
+    return Micros(1'700'000'000'000'000 + minute * 60'000'000);
+  };
+  const std::string u1 = "DC-" + propdesk::testing::UniqueSuffix().substr(0, 6);
+  const std::string u2 = u1 + "-b";
+  w.Open("DC01", Kind::kRepair, at(0), u1);  // before the window
+  const Ticket first = w.Open("DC01", Kind::kRepair, at(30), u1);
+  const Ticket complaint = w.Open("DC01", Kind::kComplaint, at(31), u1);
+  const Ticket second = w.Open("DC01", Kind::kRepair, at(32), u2);
+  w.Open("DC01", Kind::kRepair, at(33), u1 + "-other");
+  w.Open("DC02", Kind::kRepair, at(34), u1);
+  std::vector<domain::DuplicateProbe> probes(3);
+  probes[0].unit = u1;
+  probes[1].unit = u2;
+  probes[2].unit = u1;  // the same unit twice: asked once
+  const std::vector<domain::DuplicateCandidate> found =
+      Tx([&](auto& tx) { return store_.DuplicateCandidates(tx, "DC01", probes, at(10)); });
+  std::vector<std::string> ids;
+  for (const auto& c : found) ids.push_back(c.ticket_id);
+  EXPECT_EQ(ids,
+            (std::vector<std::string>{first.ticket_id, complaint.ticket_id, second.ticket_id}));
+  EXPECT_TRUE(
+      Tx([&](auto& tx) { return store_.DuplicateCandidates(tx, "DC01", {}, at(10)); }).empty());
 }
 
 TEST_F(MysqlTicketStoreTest, C1_AnotherSitesOrAMalformedIdFindsNothing) {
