@@ -19,7 +19,7 @@
 // what one box does; the gateway-vs-direct ratio is the figure to watch
 // (targets: p50 overhead <= 1 ms, throughput >= 0.7 x direct).
 //
-// Environment: PROPDESK_BENCH_SECONDS (per measurement, default 2);
+// Environment: PROPDESK_BENCH_SECONDS (per measurement, default 4);
 // PROPDESK_BENCH_CONCURRENCY (comma-separated, default 1,16,64);
 // PROPDESK_BENCH_GATEWAY_THREADS (the gateway's I/O threads, default 2);
 // PROPDESK_BENCH_SCENARIOS (comma-separated names, default all);

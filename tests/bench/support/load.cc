@@ -151,7 +151,7 @@ Percentiles PercentilesOf(std::vector<double>& samples_ms) {
 std::chrono::milliseconds BenchDuration() {
   const char* seconds = std::getenv("PROPDESK_BENCH_SECONDS");
   return std::chrono::milliseconds(
-      static_cast<int64_t>(1000 * (seconds != nullptr ? std::atof(seconds) : 2.0)));
+      static_cast<int64_t>(1000 * (seconds != nullptr ? std::atof(seconds) : 4.0)));
 }
 
 std::vector<int> BenchConcurrencies() {

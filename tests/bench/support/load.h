@@ -51,7 +51,8 @@ struct Percentiles {
 };
 Percentiles PercentilesOf(std::vector<double>& samples_ms);
 
-// PROPDESK_BENCH_SECONDS (default 2) per measurement.
+// PROPDESK_BENCH_SECONDS (default 4) per measurement: shorter runs on a
+// shared 2-core box moved the gateway ratios by ±0.1 from run to run.
 std::chrono::milliseconds BenchDuration();
 // PROPDESK_BENCH_CONCURRENCY, comma-separated (default 1,16,64).
 std::vector<int> BenchConcurrencies();
