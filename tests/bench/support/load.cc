@@ -13,103 +13,85 @@ namespace propdesk::bench {
 
 using Clock = std::chrono::steady_clock;
 
-LoadResult MeasureLoad(const CallerFactory& factory, int concurrency,
-                       std::chrono::milliseconds duration) {
-  std::atomic<bool> measuring{false};
-  std::atomic<bool> stop{false};
-  std::vector<std::vector<double>> latencies(concurrency);
-  std::vector<int64_t> failures(concurrency, 0);
-  std::vector<std::thread> threads;
-  for (int t = 0; t < concurrency; ++t) {
-    threads.emplace_back([&, t] {
-      CallOnce call = factory();
-      latencies[t].reserve(100000);
-      while (!stop.load(std::memory_order_relaxed)) {
-        const auto start = Clock::now();
-        const bool ok = call();
-        const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-        if (!measuring.load(std::memory_order_relaxed)) continue;
-        if (ok) {
-          latencies[t].push_back(ms);
-        } else {
-          ++failures[t];
-        }
-      }
-    });
-  }
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // warm-up: connections, caches
-  measuring = true;
-  const auto started = Clock::now();
-  std::this_thread::sleep_for(duration);
-  measuring = false;
-  const double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
-  stop = true;
-  for (std::thread& thread : threads) thread.join();
-
-  std::vector<double> all;
-  LoadResult result;
-  for (int t = 0; t < concurrency; ++t) {
-    all.insert(all.end(), latencies[t].begin(), latencies[t].end());
-    result.failures += failures[t];
-  }
-  result.calls = static_cast<int64_t>(all.size());
-  result.throughput = static_cast<double>(all.size()) / elapsed;
-  const Percentiles p = PercentilesOf(all);
-  result.p50_ms = p.p50_ms;
-  result.p99_ms = p.p99_ms;
-  return result;
-}
-
 namespace {
 
-// The state of MeasureAsyncLoad: one slot per call in flight.
-class AsyncLoop {
+double MillisSince(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+// What the callers of one measurement saw: each caller (thread or slot)
+// writes only its own vectors, so recording needs no lock.
+class Samples {
  public:
-  AsyncLoop(const StartCall& start, int concurrency)
-      : start_(start), latencies_(concurrency), failures_(concurrency, 0) {
-    for (auto& slot : latencies_) slot.reserve(100000);
+  explicit Samples(int callers) : latencies_(callers), failures_(callers, 0) {
+    for (auto& caller : latencies_) caller.reserve(100000);
   }
 
-  void Run(std::chrono::milliseconds duration, LoadResult* result) {
-    const int slots = static_cast<int>(latencies_.size());
-    in_flight_ = slots;
-    for (int slot = 0; slot < slots; ++slot) Issue(slot);
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // warm-up
+  // One finished call of `caller`; counted only inside the window.
+  void Record(int caller, bool ok, double ms) {
+    if (!measuring_.load(std::memory_order_relaxed)) return;
+    if (ok) {
+      latencies_[caller].push_back(ms);
+    } else {
+      ++failures_[caller];
+    }
+  }
+
+  // A 300 ms warm-up (connections, caches), then `duration` of recording.
+  void RunWindow(std::chrono::milliseconds duration) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
     measuring_ = true;
     const auto started = Clock::now();
     std::this_thread::sleep_for(duration);
     measuring_ = false;
-    const double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
-    stop_ = true;
-    {
-      std::unique_lock lock(mu_);
-      idle_.wait(lock, [&] { return in_flight_ == 0; });
-    }
+    elapsed_s_ = std::chrono::duration<double>(Clock::now() - started).count();
+  }
+
+  // After every caller has stopped.
+  LoadResult Summarize() {
     std::vector<double> all;
-    for (int slot = 0; slot < slots; ++slot) {
-      all.insert(all.end(), latencies_[slot].begin(), latencies_[slot].end());
-      result->failures += failures_[slot];
+    LoadResult result;
+    for (size_t caller = 0; caller < latencies_.size(); ++caller) {
+      all.insert(all.end(), latencies_[caller].begin(), latencies_[caller].end());
+      result.failures += failures_[caller];
     }
-    result->calls = static_cast<int64_t>(all.size());
-    result->throughput = static_cast<double>(all.size()) / elapsed;
+    result.calls = static_cast<int64_t>(all.size());
+    result.throughput = static_cast<double>(all.size()) / elapsed_s_;
     const Percentiles p = PercentilesOf(all);
-    result->p50_ms = p.p50_ms;
-    result->p99_ms = p.p99_ms;
+    result.p50_ms = p.p50_ms;
+    result.p99_ms = p.p99_ms;
+    return result;
   }
 
  private:
-  // A slot's calls follow one another, so its vectors need no lock.
+  std::vector<std::vector<double>> latencies_;
+  std::vector<int64_t> failures_;
+  std::atomic<bool> measuring_{false};
+  double elapsed_s_ = 0;
+};
+
+// The state of MeasureAsyncLoad: one slot per call in flight; a slot's calls
+// follow one another.
+class AsyncLoop {
+ public:
+  AsyncLoop(const StartCall& start, int concurrency)
+      : start_(start), samples_(concurrency), in_flight_(concurrency) {}
+
+  LoadResult Run(std::chrono::milliseconds duration) {
+    const int slots = in_flight_;
+    for (int slot = 0; slot < slots; ++slot) Issue(slot);
+    samples_.RunWindow(duration);
+    stop_ = true;
+    std::unique_lock lock(mu_);
+    idle_.wait(lock, [&] { return in_flight_ == 0; });
+    return samples_.Summarize();
+  }
+
+ private:
   void Issue(int slot) {
     const auto started = Clock::now();
     start_(slot, [this, slot, started](bool ok) {
-      const double ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
-      if (measuring_.load(std::memory_order_relaxed)) {
-        if (ok) {
-          latencies_[slot].push_back(ms);
-        } else {
-          ++failures_[slot];
-        }
-      }
+      samples_.Record(slot, ok, MillisSince(started));
       if (!stop_.load(std::memory_order_relaxed)) {
         Issue(slot);
         return;
@@ -120,22 +102,39 @@ class AsyncLoop {
   }
 
   const StartCall& start_;
-  std::vector<std::vector<double>> latencies_;
-  std::vector<int64_t> failures_;
-  std::atomic<bool> measuring_{false};
+  Samples samples_;
   std::atomic<bool> stop_{false};
   std::mutex mu_;
   std::condition_variable idle_;
-  int in_flight_ = 0;  // guarded by mu_
+  int in_flight_;  // guarded by mu_ once Run has started
 };
 
 }  // namespace
 
+LoadResult MeasureLoad(const CallerFactory& factory, int concurrency,
+                       std::chrono::milliseconds duration) {
+  Samples samples(concurrency);
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < concurrency; ++t) {
+    threads.emplace_back([&, t] {
+      CallOnce call = factory();
+      while (!stop.load(std::memory_order_relaxed)) {
+        const auto start = Clock::now();
+        const bool ok = call();
+        samples.Record(t, ok, MillisSince(start));
+      }
+    });
+  }
+  samples.RunWindow(duration);
+  stop = true;
+  for (std::thread& thread : threads) thread.join();
+  return samples.Summarize();
+}
+
 LoadResult MeasureAsyncLoad(const StartCall& start, int concurrency,
                             std::chrono::milliseconds duration) {
-  LoadResult result;
-  AsyncLoop(start, concurrency).Run(duration, &result);
-  return result;
+  return AsyncLoop(start, concurrency).Run(duration);
 }
 
 Percentiles PercentilesOf(std::vector<double>& samples_ms) {
