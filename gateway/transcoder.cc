@@ -17,6 +17,7 @@
 
 #include "common/errors.h"
 #include "common/log.h"
+#include "gateway/json_parser.h"
 #include "gateway/json_printer.h"
 
 namespace propdesk::gateway {
@@ -314,6 +315,15 @@ void Transcoder::ParseBody(const Route& route, std::string_view body, pb::Messag
   const bool into_field_message = field != nullptr && !field->is_repeated() &&
                                   field->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE;
   const pb::Descriptor* type = route.method->input_type();
+  if (field == nullptr || into_field_message) {
+    // The common forms in one pass (gateway/json_parser.h); protobuf
+    // decides everything else, errors included.
+    pb::Message* target = field == nullptr
+                              ? request
+                              : request->GetReflection()->MutableMessage(request, field, &factory_);
+    if (ParseCommonJson(body, target)) return;
+    target->Clear();
+  }
   std::string json;
   if (field == nullptr) {
     json = std::string(body);
