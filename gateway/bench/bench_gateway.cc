@@ -17,7 +17,11 @@
 // Everything runs in this process (load generator, gateway, upstream) on the
 // same cores, as `make bench` runs on a 2-core machine: absolute numbers are
 // what one box does; the gateway-vs-direct ratio is the figure to watch
-// (targets: p50 overhead <= 1 ms, throughput >= 0.7 x direct).
+// (targets: p50 overhead <= 1 ms, throughput >= 0.7 x direct). Both paths
+// are driven the same way, with no thread per caller
+// (bench::MeasureAsyncLoad): gRPC's callback API, one channel per 8 calls in
+// flight, and an epoll HTTP client with one connection per call in flight
+// (http_load_client.h).
 //
 // Environment: PROPDESK_BENCH_SECONDS (per measurement, default 4);
 // PROPDESK_BENCH_CONCURRENCY (comma-separated, default 1,16,64);
@@ -26,17 +30,11 @@
 // PROPDESK_TEST_ENV (set by run.sh): the harness' servers — the gateway's
 // rate limits use its Redis, as in production, and the tickets scenarios run.
 
-#include <arpa/inet.h>
 #include <grpcpp/grpcpp.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <prometheus/registry.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -50,6 +48,7 @@
 #include "bench/support/load.h"
 #include "common/log.h"
 #include "gateway/gateway.h"
+#include "http_load_client.h"
 #include "propdesk/testing/v1/echo.grpc.pb.h"
 #include "propdesk/tickets/v1/tickets_service.grpc.pb.h"
 #include "support/gateway_harness.h"
@@ -63,16 +62,20 @@ namespace propdesk::gateway {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using bench::CallerFactory;
-using bench::CallOnce;
+using bench::Done;
 using bench::LoadResult;
+using bench::StartCall;
 using test::HttpClient;
 namespace tickets_v1 = ::propdesk::tickets::v1;
 
+// Makes the calls of one measurement at `concurrency` calls in flight (its
+// channels or connections live as long as the returned StartCall).
+using LoadFactory = std::function<StartCall(int concurrency)>;
+
 struct Scenario {
-  std::string name;       // "echo"
-  CallerFactory direct;   // gRPC straight to the service
-  CallerFactory gateway;  // HTTP/JSON through the gateway
+  std::string name;     // "echo"
+  LoadFactory direct;   // gRPC straight to the service
+  LoadFactory gateway;  // HTTP/JSON through the gateway
 };
 
 bool Wanted(const std::string& scenario) {
@@ -86,17 +89,32 @@ bool Wanted(const std::string& scenario) {
   return false;
 }
 
-// Measures both paths at every concurrency and prints the comparison.
+// Measures both paths at every concurrency and prints the comparison. The
+// window is split into kRounds alternating measurements (direct, via, via,
+// direct, …), pooled per path: the shared machine's drift (the database
+// flushing, the harness' state growing) then weighs on both paths alike
+// instead of on whichever ran second.
+constexpr int kRounds = 4;
+
 void Compare(const Scenario& scenario) {
   if (!Wanted(scenario.name)) return;
+  const auto round = bench::BenchDuration() / kRounds;
   for (const int concurrency : bench::BenchConcurrencies()) {
+    std::vector<LoadResult> direct_rounds;
+    std::vector<LoadResult> via_rounds;
+    for (int r = 0; r < kRounds; ++r) {
+      const bool direct_first = r % 2 == 0;
+      for (const bool direct : {direct_first, !direct_first}) {
+        const LoadFactory& factory = direct ? scenario.direct : scenario.gateway;
+        (direct ? direct_rounds : via_rounds)
+            .push_back(bench::MeasureAsyncLoad(factory(concurrency), concurrency, round));
+      }
+    }
     const std::string prefix = "gateway_" + scenario.name + "_";
     const std::string suffix = "_c" + std::to_string(concurrency);
-    const LoadResult direct =
-        bench::MeasureLoad(scenario.direct, concurrency, bench::BenchDuration());
+    const LoadResult direct = bench::Pool(direct_rounds);
     bench::PrintLoad(prefix + "direct" + suffix, direct);
-    const LoadResult via =
-        bench::MeasureLoad(scenario.gateway, concurrency, bench::BenchDuration());
+    const LoadResult via = bench::Pool(via_rounds);
     bench::PrintLoad(prefix + "via_gateway" + suffix, via);
     std::printf("bench: gateway_%s_c%d_p50_overhead %.3f ms (target <= 1 ms)\n",
                 scenario.name.c_str(), concurrency, via.p50_ms - direct.p50_ms);
@@ -133,98 +151,47 @@ std::unique_ptr<Gateway> StartGateway(GatewayConfig config, const std::string& s
   return gateway;
 }
 
-// The load generator's HTTP/1.1 client: one keep-alive connection, a
-// blocking write of the request and blocking reads of the response, as wrk
-// or ab do. test::HttpClient (Beast, a timer on every operation) cost the
-// shared cores more than the gateway it measured.
-class LeanHttpClient {
- public:
-  explicit LeanHttpClient(int port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    const int one = 1;
-    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    const timeval timeout{.tv_sec = 10, .tv_usec = 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-    ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
-    if (fd_ < 0 || ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-      throw std::runtime_error("bench_gateway: cannot connect to the gateway");
-    }
-  }
-  ~LeanHttpClient() { ::close(fd_); }
-  LeanHttpClient(const LeanHttpClient&) = delete;
-  LeanHttpClient& operator=(const LeanHttpClient&) = delete;
+// Calls through the gateway: `request(slot)` is the whole HTTP request.
+LoadFactory HttpLoad(int port, std::function<std::string(int slot)> request) {
+  return [port, request](int concurrency) -> StartCall {
+    auto client = std::make_shared<bench::HttpLoadClient>(port, concurrency);
+    return [client, request](int slot, Done done) {
+      client->Send(slot, request(slot),
+                   [done = std::move(done)](int status) { done(status == 200); });
+    };
+  };
+}
 
-  // The response's status code, or 0 when the connection failed.
-  int Send(const std::string& method, const std::string& target, const std::string& body,
-           const test::Headers& headers) {
-    const std::string request = HttpClient::Format(method, target, body, headers);
-    for (size_t sent = 0; sent < request.size();) {
-      const ssize_t n = ::send(fd_, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
-      if (n <= 0) return 0;
-      sent += static_cast<size_t>(n);
+// The direct path: gRPC's callback API, one channel per 8 calls in flight
+// (as a gateway's upstream shares one among its calls). `start(stub,
+// authorization, done)` fills and starts one call.
+template <class Service, class Start>
+LoadFactory DirectLoad(std::function<std::shared_ptr<grpc::Channel>()> new_channel,
+                       const std::string& token, Start start) {
+  return [new_channel, authorization = "Bearer " + token, start](int concurrency) -> StartCall {
+    auto stubs = std::make_shared<std::vector<std::unique_ptr<typename Service::Stub>>>();
+    for (int i = 0; i < (concurrency + 7) / 8; ++i) {
+      stubs->push_back(Service::NewStub(new_channel()));
     }
-    size_t header_end;
-    while ((header_end = buffer_.find("\r\n\r\n")) == std::string::npos) {
-      if (!Receive()) return 0;
-    }
-    const int status = std::atoi(buffer_.c_str() + buffer_.find(' ') + 1);
-    const size_t total = header_end + 4 + ContentLength(header_end);
-    while (buffer_.size() < total) {
-      if (!Receive()) return 0;
-    }
-    buffer_.erase(0, total);
-    return status;
-  }
+    return [stubs, authorization, start](int slot, Done done) {
+      start(*(*stubs)[static_cast<size_t>(slot / 8)], authorization, std::move(done));
+    };
+  };
+}
 
- private:
-  bool Receive() {
-    char chunk[16384];
-    const ssize_t n = ::recv(fd_, chunk, sizeof(chunk), 0);
-    if (n <= 0) return false;
-    buffer_.append(chunk, static_cast<size_t>(n));
-    return true;
+// One unary call's state, alive until its callback has run.
+template <class Request, class Response>
+struct AsyncCall {
+  explicit AsyncCall(const std::string& authorization) {
+    context.AddMetadata("authorization", authorization);
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   }
-
-  size_t ContentLength(size_t header_end) const {
-    std::string head = buffer_.substr(0, header_end);
-    for (char& c : head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    const size_t at = head.find("\r\ncontent-length:");
-    return at == std::string::npos ? 0 : std::strtoul(head.c_str() + at + 17, nullptr, 10);
-  }
-
-  int fd_ = -1;
-  std::string buffer_;
+  grpc::ClientContext context;
+  Request request;
+  Response response;
 };
 
-// A caller with its own HTTP connection; `send` makes one request on it.
-CallerFactory HttpCaller(int port, std::function<bool(LeanHttpClient&)> send) {
-  return [port, send] {
-    auto client = std::make_shared<LeanHttpClient>(port);
-    return CallOnce([client, send] { return send(*client); });
-  };
-}
-
 // ------------------------------------------------------------------- echo
-
-CallerFactory DirectEcho(std::shared_ptr<grpc::Channel> channel, std::string token) {
-  return [channel, token] {
-    auto stub = ::propdesk::testing::v1::EchoService::NewStub(channel);
-    return CallOnce([stub = std::shared_ptr(std::move(stub)), token] {
-      grpc::ClientContext context;
-      context.AddMetadata("authorization", "Bearer " + token);
-      context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-      ::propdesk::testing::v1::EchoRequest request;
-      request.set_site_id("s1");
-      request.set_message("bench");
-      ::propdesk::testing::v1::EchoResponse response;
-      return stub->Echo(&context, request, &response).ok();
-    });
-  };
-}
 
 bool BenchEcho() {
   if (!Wanted("echo")) return true;
@@ -234,16 +201,27 @@ bool BenchEcho() {
       "echo");
   if (!gateway) return false;
   const std::string token = test::MakeToken({.lifetime = std::chrono::hours(1)});
-  grpc::ChannelArguments args;
-  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // its own connection, not the gateway's
-  auto channel =
-      grpc::CreateCustomChannel(upstream.address(), grpc::InsecureChannelCredentials(), args);
-  const test::Headers headers = {{"Authorization", "Bearer " + token}};
-  Compare({"echo", DirectEcho(channel, token),
-           HttpCaller(gateway->port(), [headers](LeanHttpClient& client) {
-             return client.Send("POST", "/v1/sites/s1/echoes", R"({"message":"bench"})", headers) ==
-                    200;
-           })});
+  const std::string address = upstream.address();
+  auto new_channel = [address] {
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // its own connection, not the gateway's
+    return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  };
+  namespace echo_v1 = ::propdesk::testing::v1;
+  const LoadFactory direct = DirectLoad<echo_v1::EchoService>(
+      new_channel, token,
+      [](echo_v1::EchoService::Stub& stub, const std::string& authorization, Done done) {
+        auto call =
+            std::make_shared<AsyncCall<echo_v1::EchoRequest, echo_v1::EchoResponse>>(authorization);
+        call->request.set_site_id("s1");
+        call->request.set_message("bench");
+        stub.async()->Echo(&call->context, &call->request, &call->response,
+                           [call, done = std::move(done)](grpc::Status s) { done(s.ok()); });
+      });
+  const std::string request =
+      test::HttpClient::Format("POST", "/v1/sites/s1/echoes", R"({"message":"bench"})",
+                               {{"Authorization", "Bearer " + token}});
+  Compare({"echo", direct, HttpLoad(gateway->port(), [request](int) { return request; })});
   gateway->Shutdown(Clock::now() + std::chrono::seconds(5));
   return true;
 }
@@ -251,22 +229,6 @@ bool BenchEcho() {
 // ---------------------------------------------------------------- tickets
 
 constexpr char kBenchSite[] = "GW01";
-
-// One stub per caller on its own channel; `call` fills and sends a request.
-template <class Call>
-CallerFactory TicketsCaller(tickets::testing::TicketsHarness& harness, std::string token,
-                            Call call) {
-  return [&harness, token, call] {
-    auto stub = std::shared_ptr(tickets_v1::TicketsService::NewStub(harness.NewChannel()));
-    const std::string authorization = "Bearer " + token;
-    return CallOnce([stub, authorization, call] {
-      grpc::ClientContext context;
-      context.AddMetadata("authorization", authorization);
-      context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-      return call(*stub, context);
-    });
-  };
-}
 
 // The gateway's CPU per request for JSON ↔ protobuf of a CreateTicket
 // request and a GetTicket response (a full Ticket), one thread, in µs.
@@ -336,11 +298,15 @@ bool BenchTickets() {
   auto sequence = std::make_shared<std::atomic<int64_t>>(0);
   const std::string tickets_path = std::string("/v1/sites/") + kBenchSite + "/tickets";
 
-  const CallerFactory direct_create = TicketsCaller(
-      harness, token,
-      [sequence, run](tickets_v1::TicketsService::Stub& stub, grpc::ClientContext& context) {
+  auto new_channel = [&harness] { return harness.NewChannel(); };
+  using CreateCall = AsyncCall<tickets_v1::CreateTicketRequest, tickets_v1::CreateTicketResponse>;
+  const LoadFactory direct_create = DirectLoad<tickets_v1::TicketsService>(
+      new_channel, token,
+      [sequence, run](tickets_v1::TicketsService::Stub& stub, const std::string& authorization,
+                      Done done) {
         const int64_t n = sequence->fetch_add(1);
-        tickets_v1::CreateTicketRequest request;
+        auto call = std::make_shared<CreateCall>(authorization);
+        tickets_v1::CreateTicketRequest& request = call->request;
         request.set_site_id(kBenchSite);
         request.set_kind(tickets_v1::TICKET_KIND_REPAIR);
         request.set_channel(tickets_v1::TICKET_CHANNEL_PHONE);
@@ -350,21 +316,21 @@ bool BenchTickets() {
         request.mutable_contact()->set_phone("+86 138 0000 0000");
         request.set_description("Kitchen tap leaking");
         request.set_request_id("gwbench-" + run + "-" + std::to_string(n));
-        tickets_v1::CreateTicketResponse response;
-        return stub.CreateTicket(&context, request, &response).ok();
+        stub.async()->CreateTicket(
+            &call->context, &call->request, &call->response,
+            [call, done = std::move(done)](grpc::Status s) { done(s.ok()); });
       });
-  const CallerFactory gateway_create =
-      HttpCaller(port, [sequence, run, auth, tickets_path](LeanHttpClient& client) {
-        const int64_t n = sequence->fetch_add(1);
-        test::Headers headers = auth;
-        headers.emplace_back("Idempotency-Key", "gwbench-" + run + "-" + std::to_string(n));
-        const std::string body = R"({"kind":"TICKET_KIND_REPAIR","channel":"TICKET_CHANNEL_PHONE",)"
-                                 R"("category":"TICKET_CATEGORY_FACILITIES_EQUIPMENT","unit":"U-)" +
-                                 std::to_string(n) +
-                                 R"(","contact":{"name":"Resident","phone":"+86 138 0000 0000"},)"
-                                 R"("description":"Kitchen tap leaking"})";
-        return client.Send("POST", tickets_path, body, headers) == 200;
-      });
+  const LoadFactory gateway_create = HttpLoad(port, [sequence, run, auth, tickets_path](int) {
+    const int64_t n = sequence->fetch_add(1);
+    test::Headers headers = auth;
+    headers.emplace_back("Idempotency-Key", "gwbench-" + run + "-" + std::to_string(n));
+    const std::string body = R"({"kind":"TICKET_KIND_REPAIR","channel":"TICKET_CHANNEL_PHONE",)"
+                             R"("category":"TICKET_CATEGORY_FACILITIES_EQUIPMENT","unit":"U-)" +
+                             std::to_string(n) +
+                             R"(","contact":{"name":"Resident","phone":"+86 138 0000 0000"},)"
+                             R"("description":"Kitchen tap leaking"})";
+    return HttpClient::Format("POST", tickets_path, body, headers);
+  });
   Compare({"tickets_create", direct_create, gateway_create});
 
   // Reads of one ticket (a full Ticket message each way).
@@ -384,20 +350,21 @@ bool BenchTickets() {
                  created.body.c_str());
     return false;
   }
-  const CallerFactory direct_get = TicketsCaller(
-      harness, token,
-      [ticket_id](tickets_v1::TicketsService::Stub& stub, grpc::ClientContext& context) {
-        tickets_v1::GetTicketRequest request;
-        request.set_site_id(kBenchSite);
-        request.set_ticket_id(ticket_id);
-        tickets_v1::GetTicketResponse response;
-        return stub.GetTicket(&context, request, &response).ok();
+  using GetCall = AsyncCall<tickets_v1::GetTicketRequest, tickets_v1::GetTicketResponse>;
+  const LoadFactory direct_get = DirectLoad<tickets_v1::TicketsService>(
+      new_channel, token,
+      [ticket_id](tickets_v1::TicketsService::Stub& stub, const std::string& authorization,
+                  Done done) {
+        auto call = std::make_shared<GetCall>(authorization);
+        call->request.set_site_id(kBenchSite);
+        call->request.set_ticket_id(ticket_id);
+        stub.async()->GetTicket(&call->context, &call->request, &call->response,
+                                [call, done = std::move(done)](grpc::Status s) { done(s.ok()); });
       });
   BenchTranscoding(*gateway, harness, token, ticket_id);
   const std::string ticket_path = tickets_path + "/" + ticket_id;
-  const CallerFactory gateway_get = HttpCaller(port, [auth, ticket_path](LeanHttpClient& client) {
-    return client.Send("GET", ticket_path, "", auth) == 200;
-  });
+  const std::string get_request = HttpClient::Format("GET", ticket_path, "", auth);
+  const LoadFactory gateway_get = HttpLoad(port, [get_request](int) { return get_request; });
   Compare({"tickets_get", direct_get, gateway_get});
   gateway->Shutdown(Clock::now() + std::chrono::seconds(5));
   return true;

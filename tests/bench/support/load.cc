@@ -19,6 +19,16 @@ double MillisSince(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
+// Fills the figures of `result` from its window and latencies.
+LoadResult Summarized(LoadResult result) {
+  result.calls = static_cast<int64_t>(result.latencies_ms.size());
+  result.throughput = result.seconds > 0 ? static_cast<double>(result.calls) / result.seconds : 0.0;
+  const Percentiles p = PercentilesOf(result.latencies_ms);  // sorts them
+  result.p50_ms = p.p50_ms;
+  result.p99_ms = p.p99_ms;
+  return result;
+}
+
 // What the callers of one measurement saw: each caller (thread or slot)
 // writes only its own vectors, so recording needs no lock.
 class Samples {
@@ -55,12 +65,9 @@ class Samples {
       all.insert(all.end(), latencies_[caller].begin(), latencies_[caller].end());
       result.failures += failures_[caller];
     }
-    result.calls = static_cast<int64_t>(all.size());
-    result.throughput = static_cast<double>(all.size()) / elapsed_s_;
-    const Percentiles p = PercentilesOf(all);
-    result.p50_ms = p.p50_ms;
-    result.p99_ms = p.p99_ms;
-    return result;
+    result.seconds = elapsed_s_;
+    result.latencies_ms = std::move(all);
+    return Summarized(std::move(result));
   }
 
  private:
@@ -135,6 +142,17 @@ LoadResult MeasureLoad(const CallerFactory& factory, int concurrency,
 LoadResult MeasureAsyncLoad(const StartCall& start, int concurrency,
                             std::chrono::milliseconds duration) {
   return AsyncLoop(start, concurrency).Run(duration);
+}
+
+LoadResult Pool(const std::vector<LoadResult>& parts) {
+  LoadResult pooled;
+  for (const LoadResult& part : parts) {
+    pooled.seconds += part.seconds;
+    pooled.failures += part.failures;
+    pooled.latencies_ms.insert(pooled.latencies_ms.end(), part.latencies_ms.begin(),
+                               part.latencies_ms.end());
+  }
+  return Summarized(std::move(pooled));
 }
 
 Percentiles PercentilesOf(std::vector<double>& samples_ms) {

@@ -25,7 +25,14 @@ struct LoadResult {
   double p99_ms = 0;
   int64_t calls = 0;
   int64_t failures = 0;
+  double seconds = 0;                // the measured window
+  std::vector<double> latencies_ms;  // of every successful call, sorted
 };
+
+// Several measurements of one thing as one: their calls over their total
+// time, percentiles of all their calls. (Alternating short measurements of
+// two things cancels the drift of a shared machine between them.)
+LoadResult Pool(const std::vector<LoadResult>& parts);
 
 // Runs `concurrency` callers for a 300 ms warm-up and then `duration`.
 LoadResult MeasureLoad(const CallerFactory& factory, int concurrency,
