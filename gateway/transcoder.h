@@ -5,8 +5,10 @@
 // message, `body: "f"` → field f), then the path variables, then the query
 // parameters (fields not bound by path or body; repeated fields take every
 // occurrence, nested fields are dotted: `filter.titlePrefix=a`), then the
-// Idempotency-Key. JSON uses the proto3 mapping (protobuf's JSON utilities);
-// unknown fields and unknown query parameters are rejected, naming them.
+// Idempotency-Key. JSON uses the proto3 mapping: bodies in the common forms
+// are read by json_parser.h, everything else by protobuf's JSON utilities,
+// which also word the errors; responses are printed by json_printer.h.
+// Unknown fields and unknown query parameters are rejected, naming them.
 
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/dynamic_message.h>
