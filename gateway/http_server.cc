@@ -1,17 +1,20 @@
 #include "gateway/http_server.h"
 
 #include <pthread.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <atomic>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <condition_variable>
 #include <mutex>
 #include <optional>
+#include <unordered_set>
 
 #include "common/errors.h"
 #include "gateway/http_errors.h"
@@ -22,15 +25,26 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
+using SteadyClock = std::chrono::steady_clock;
+
+namespace {
+class Session;
+}  // namespace
 
 struct HttpServer::State {
   HttpServerOptions options;
   Handler handler;
   GatewayMetrics* metrics = nullptr;
   std::atomic<int> connections{0};
+
   std::mutex mu;
   std::condition_variable responses_done;
   int awaiting_responses = 0;  // guarded by mu
+
+  // The open connections, for the deadline sweep. A connection leaves
+  // before its socket closes, so the sweep never touches a closed socket.
+  std::mutex sessions_mu;
+  std::unordered_set<Session*> sessions;  // guarded by sessions_mu
 
   void ResponseBegun() {
     std::lock_guard<std::mutex> lock(mu);
@@ -51,6 +65,14 @@ namespace {
 // "lingering close").
 constexpr std::chrono::milliseconds kLingerTime{1000};
 constexpr size_t kLingerBytes = 1 << 20;
+// The most one read asks the kernel for.
+constexpr size_t kReadChunk = 64 * 1024;
+
+int64_t NowNanos() { return SteadyClock::now().time_since_epoch().count(); }
+
+int64_t NanosFromNow(std::chrono::milliseconds duration) {
+  return NowNanos() + std::chrono::duration_cast<SteadyClock::duration>(duration).count();
+}
 
 std::string Lower(std::string_view text) {
   std::string out(text);
@@ -59,117 +81,183 @@ std::string Lower(std::string_view text) {
   return out;
 }
 
+// The response as it goes on the wire: status line, headers, body. No
+// Content-Length (and no body) where HTTP forbids them (1xx, 204, 304); no
+// body for HEAD.
+std::string Format(const HttpResponse& response, unsigned version, bool keep_alive,
+                   bool head_request) {
+  const auto status = static_cast<unsigned>(response.status);
+  const beast::string_view reason = http::obsolete_reason(http::int_to_status(status));
+  const bool bodiless = status < 200 || status == 204 || status == 304;
+  std::string out;
+  out.reserve(256 + response.body.size());
+  out.append(version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
+  out.append(std::to_string(status)).append(" ").append(reason.data(), reason.size());
+  out.append("\r\nContent-Type: ").append(response.content_type);
+  for (const auto& [name, value] : response.headers) {
+    out.append("\r\n").append(name).append(": ").append(value);
+  }
+  if (!bodiless) out.append("\r\nContent-Length: ").append(std::to_string(response.body.size()));
+  if (version == 10 && keep_alive) out.append("\r\nConnection: keep-alive");
+  if (version != 10 && !keep_alive) out.append("\r\nConnection: close");
+  out.append("\r\n\r\n");
+  if (!bodiless && !head_request) out.append(response.body);
+  return out;
+}
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket&& socket, std::shared_ptr<HttpServer::State> state)
-      : stream_(std::move(socket)),
+      : socket_(std::move(socket)),
+        fd_(socket_.native_handle()),
         // One request's worth plus a read's worth of pipelined bytes.
         buffer_(state->options.max_header_bytes + state->options.max_body_bytes + 128 * 1024),
         state_(std::move(state)) {
     ++state_->connections;
     if (state_->metrics != nullptr) state_->metrics->connections().Increment();
+    beast::error_code ignored;
+    // Responses are sent at once from the responding thread; a full send
+    // buffer falls back to an asynchronous write.
+    socket_.non_blocking(true, ignored);
+    std::lock_guard<std::mutex> lock(state_->sessions_mu);
+    state_->sessions.insert(this);
   }
 
   ~Session() {
+    Deregister();
     if (awaiting_response_) state_->ResponseEnded();
     --state_->connections;
     if (state_->metrics != nullptr) state_->metrics->connections().Decrement();
   }
 
   void Run(bool over_limit) {
-    net::dispatch(stream_.get_executor(), [self = shared_from_this(), over_limit] {
-      if (over_limit) {
-        if (self->state_->metrics != nullptr)
-          self->state_->metrics->connections_rejected().Increment();
-        self->WriteEarly(common::Error(common::ErrorKind::kUnavailable, "TOO_MANY_CONNECTIONS",
-                                       "the gateway is at its connection limit; retry later"),
-                         503);
-      } else {
-        self->WaitForRequest();
-      }
-    });
+    if (over_limit) {
+      if (state_->metrics != nullptr) state_->metrics->connections_rejected().Increment();
+      WriteEarly(common::Error(common::ErrorKind::kUnavailable, "TOO_MANY_CONNECTIONS",
+                               "the gateway is at its connection limit; retry later"),
+                 503);
+    } else {
+      WaitForRequest();
+    }
+  }
+
+  // From the sweep, under sessions_mu: past its deadline, the connection's
+  // socket is shut down; its pending operation then ends and closes it.
+  void ExpireIfDue(int64_t now) {
+    const int64_t deadline = deadline_.load(std::memory_order_relaxed);
+    if (deadline == 0 || deadline > now) return;
+    deadline_.store(0, std::memory_order_relaxed);
+    timed_out_.store(true);
+    ::shutdown(fd_, SHUT_RDWR);
   }
 
  private:
   const HttpServerOptions& options() const { return state_->options; }
 
+  // 0: no deadline (the request is with the handler).
+  void SetDeadline(int64_t nanos) { deadline_.store(nanos, std::memory_order_relaxed); }
+
   // Between requests: the idle (keep-alive) timeout runs until the first
   // byte of the next request, then the read timeout for the whole request.
   void WaitForRequest() {
+    parser_.reset();
     if (buffer_.size() > 0) {  // pipelined bytes already here
-      ReadHeader();
+      StartRequest();
+      Parse();
       return;
     }
-    stream_.expires_after(options().idle_timeout);
-    stream_.async_read_some(buffer_.prepare(8192),
-                            [self = shared_from_this()](beast::error_code ec, size_t n) {
-                              self->buffer_.commit(n);
-                              if (ec) {
-                                self->Close();
-                                return;
-                              }
-                              self->ReadHeader();
-                            });
+    SetDeadline(NanosFromNow(options().idle_timeout));
+    Read();
   }
 
-  void ReadHeader() {
+  void StartRequest() {
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(options().max_header_bytes));
     parser_->body_limit(options().max_body_bytes);
-    stream_.expires_after(options().read_timeout);
-    http::async_read_header(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+    continue_sent_ = false;
+    SetDeadline(NanosFromNow(options().read_timeout));
   }
 
-  void OnHeader(beast::error_code ec) {
-    if (ec) {
-      OnReadError(ec);
-      return;
-    }
-    if (parser_->is_done()) {
-      OnRequest({});
-      return;
-    }
-    auto& request = parser_->get();
-    if (beast::iequals(request[http::field::expect], "100-continue")) {
-      auto interim = std::make_shared<http::response<http::empty_body>>(http::status::continue_,
-                                                                        request.version());
-      http::async_write(stream_, *interim,
-                        [self = shared_from_this(), interim](beast::error_code ec, size_t) {
-                          if (ec) {
-                            self->Close();
-                            return;
-                          }
-                          self->ReadBody();
-                        });
-      return;
-    }
-    ReadBody();
-  }
-
-  void ReadBody() {
-    http::async_read(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRequest(ec); });
-  }
-
-  void OnReadError(beast::error_code ec) {
-    if (ec == http::error::end_of_stream || ec == net::error::eof ||
-        ec == net::error::connection_reset || ec == net::error::operation_aborted) {
+  void Read() {
+    const size_t room = buffer_.max_size() - buffer_.size();
+    if (room == 0) {  // cannot happen within the limits; never spin on it
       Close();
       return;
     }
+    socket_.async_read_some(buffer_.prepare(std::min(room, kReadChunk)),
+                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                              self->buffer_.commit(n);
+                              self->OnRead(ec);
+                            });
+  }
+
+  void OnRead(beast::error_code ec) {
+    if (ec) {
+      OnReadFailed(ec);
+      return;
+    }
+    if (!parser_) StartRequest();
+    Parse();
+  }
+
+  // Feeds the buffered bytes to the parser: a whole request goes to the
+  // handler, part of one waits for more bytes.
+  void Parse() {
+    for (;;) {
+      beast::error_code ec;
+      const size_t used = parser_->put(buffer_.data(), ec);
+      buffer_.consume(used);
+      if (ec == http::error::need_more) break;
+      if (ec) {
+        OnBadRequest(ec);
+        return;
+      }
+      if (parser_->is_done()) {
+        OnRequest();  // the last thing: the handler may already have responded
+        return;
+      }
+      if (parser_->is_header_done()) {
+        parser_->eager(true);
+        if (!continue_sent_ &&
+            beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
+          continue_sent_ = true;
+          if (!SendInterimContinue()) return;
+        }
+      }
+      if (used == 0 || buffer_.size() == 0) break;
+    }
+    Read();
+  }
+
+  // "100 Continue" tells a client that announced its body to send it. False
+  // when the connection failed (and is closed).
+  bool SendInterimContinue() {
+    const std::string_view interim = parser_->get().version() == 10
+                                         ? "HTTP/1.0 100 Continue\r\n\r\n"
+                                         : "HTTP/1.1 100 Continue\r\n\r\n";
+    beast::error_code ec;
+    net::write(socket_, net::buffer(interim.data(), interim.size()), ec);
+    if (ec && ec != net::error::would_block) {
+      Close();
+      return false;
+    }
+    return true;  // a full send buffer just means the client waits its own timeout
+  }
+
+  void OnReadFailed(beast::error_code ec) {
+    // The sweep shut the socket down: a request that had begun is counted
+    // as 408 and gets no answer (as nginx does); an idle one just closes.
+    if (timed_out_.load() && parser_ && state_->metrics != nullptr) {
+      state_->metrics->ObserveRequest("", "invalid_request", 408, std::chrono::nanoseconds(0));
+    }
+    (void)ec;  // eof, reset, shutdown: the connection is over either way
+    Close();
+  }
+
+  void OnBadRequest(beast::error_code ec) {
     using common::Error;
     using common::ErrorKind;
-    if (ec == beast::error::timeout) {
-      // tcp_stream has already closed the socket: a client too slow to send
-      // its request gets no answer (as nginx does), only the metric counts it.
-      if (state_->metrics != nullptr) {
-        state_->metrics->ObserveRequest("", "invalid_request", 408, std::chrono::nanoseconds(0));
-      }
-      Close();
-    } else if (ec == http::error::body_limit) {
+    if (ec == http::error::body_limit) {
       WriteEarly(Error(ErrorKind::kInvalidArgument, "BODY_TOO_LARGE",
                        "the request body is larger than " +
                            std::to_string(options().max_body_bytes) + " bytes",
@@ -188,15 +276,12 @@ class Session : public std::enable_shared_from_this<Session> {
     }
   }
 
-  void OnRequest(beast::error_code ec) {
-    if (ec) {
-      OnReadError(ec);
-      return;
-    }
+  void OnRequest() {
     http::request<http::string_body> message = parser_->release();
     parser_.reset();
     keep_alive_ = message.keep_alive();
     version_ = message.version();
+    head_request_ = message.method() == http::verb::head;
     HttpRequest request;
     request.method = std::string(message.method_string());
     request.target = std::string(message.target());
@@ -207,14 +292,14 @@ class Session : public std::enable_shared_from_this<Session> {
                                    std::string(field.value()));
     }
     request.body = std::move(message.body());
-    // The upstream call has its own deadline; no socket timer meanwhile.
-    stream_.expires_never();
+    // The upstream call has its own deadline; no socket deadline meanwhile.
+    SetDeadline(0);
     awaiting_response_ = true;
     state_->ResponseBegun();
+    // Nothing of this session may be touched after the handler is called:
+    // the response may come at once, from another thread.
     state_->handler(std::move(request), [self = shared_from_this()](HttpResponse response) {
-      net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
-        self->Write(std::move(response));
-      });
+      self->Write(std::move(response));
     });
   }
 
@@ -222,52 +307,64 @@ class Session : public std::enable_shared_from_this<Session> {
   void WriteEarly(const common::Error& error, int status) {
     keep_alive_ = false;
     if (version_ == 0) version_ = 11;
-    HttpResponse response = GatewayErrorResponse(error, status);
     if (state_->metrics != nullptr) {
       state_->metrics->ObserveRequest(parser_ ? std::string(parser_->get().method_string()) : "",
                                       "invalid_request", status, std::chrono::nanoseconds(0));
     }
-    Write(std::move(response));
+    Write(GatewayErrorResponse(error, status));
   }
 
+  // Sends the response from the calling thread; only what the socket does
+  // not take at once is left to an asynchronous write.
   void Write(HttpResponse response) {
     if (response.close_connection) keep_alive_ = false;
-    response_ = std::make_shared<http::response<http::string_body>>();
-    response_->version(version_);
-    response_->result(static_cast<unsigned>(response.status));
-    response_->set(http::field::content_type, response.content_type);
-    for (auto& [name, value] : response.headers) response_->insert(name, value);
-    response_->body() = std::move(response.body);
-    response_->keep_alive(keep_alive_);
-    response_->prepare_payload();
-    stream_.expires_after(options().write_timeout);
-    http::async_write(stream_, *response_,
-                      [self = shared_from_this()](beast::error_code ec, size_t) {
-                        self->response_.reset();
-                        if (self->awaiting_response_) {
-                          self->awaiting_response_ = false;
-                          self->state_->ResponseEnded();
-                        }
-                        if (ec) {
-                          self->Close();
-                        } else if (!self->keep_alive_) {
-                          self->LingeringClose();
-                        } else {
-                          self->WaitForRequest();
-                        }
-                      });
+    out_ = Format(response, version_, keep_alive_, head_request_);
+    beast::error_code ec;
+    const size_t sent = socket_.write_some(net::buffer(out_), ec);
+    if (!ec && sent == out_.size()) {
+      OnWritten({});
+      return;
+    }
+    if (ec && ec != net::error::would_block) {
+      OnWritten(ec);
+      return;
+    }
+    const size_t done = ec ? 0 : sent;
+    SetDeadline(NanosFromNow(options().write_timeout));
+    net::async_write(
+        socket_, net::buffer(out_.data() + done, out_.size() - done),
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnWritten(ec); });
+  }
+
+  void OnWritten(beast::error_code ec) {
+    out_.clear();
+    if (awaiting_response_) {
+      awaiting_response_ = false;
+      state_->ResponseEnded();
+    }
+    if (ec) {
+      Close();
+    } else if (!keep_alive_) {
+      LingeringClose();
+    } else if (buffer_.size() > 0) {
+      // Pipelined requests are parsed on an I/O thread, never deeper in
+      // this stack (a responder answering at once would recurse).
+      net::post(socket_.get_executor(), [self = shared_from_this()] { self->WaitForRequest(); });
+    } else {
+      WaitForRequest();
+    }
   }
 
   void LingeringClose() {
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    stream_.expires_after(kLingerTime);
+    socket_.shutdown(tcp::socket::shutdown_send, ignored);
+    SetDeadline(NanosFromNow(kLingerTime));
     Drain();
   }
 
   void Drain() {
     buffer_.clear();
-    stream_.async_read_some(buffer_.prepare(64 * 1024),
+    socket_.async_read_some(buffer_.prepare(kReadChunk),
                             [self = shared_from_this()](beast::error_code ec, size_t n) {
                               self->drained_ += n;
                               if (ec || self->drained_ > kLingerBytes) {
@@ -278,22 +375,39 @@ class Session : public std::enable_shared_from_this<Session> {
                             });
   }
 
-  void Close() {
-    beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    stream_.close();
+  void Deregister() {
+    std::lock_guard<std::mutex> lock(state_->sessions_mu);
+    state_->sessions.erase(this);
   }
 
-  beast::tcp_stream stream_;
+  void Close() {
+    Deregister();
+    beast::error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+  }
+
+  tcp::socket socket_;
+  const int fd_;  // for the sweep, which must not touch socket_
   beast::flat_buffer buffer_;
   std::shared_ptr<HttpServer::State> state_;
-  std::optional<http::request_parser<http::string_body>> parser_;
-  std::shared_ptr<http::response<http::string_body>> response_;
+  std::optional<http::request_parser<http::string_body>> parser_;  // a request begun
+  std::string out_;                                                // the response being sent
+  std::atomic<int64_t> deadline_{0};                               // steady-clock ns; 0 = none
+  std::atomic<bool> timed_out_{false};
+  bool continue_sent_ = false;
   bool keep_alive_ = true;
+  bool head_request_ = false;
   bool awaiting_response_ = false;  // the handler has the current request
   unsigned version_ = 11;
   size_t drained_ = 0;
 };
+
+std::chrono::milliseconds SweepInterval(const HttpServerOptions& options) {
+  const auto shortest = std::min({options.idle_timeout, options.read_timeout, options.write_timeout,
+                                  std::chrono::milliseconds(kLingerTime)});
+  return std::clamp(shortest / 8, std::chrono::milliseconds(10), std::chrono::milliseconds(250));
+}
 
 }  // namespace
 
@@ -301,7 +415,9 @@ HttpServer::HttpServer(HttpServerOptions options, Handler handler, GatewayMetric
     : io_(std::max(1, options.threads)),
       work_(io_.get_executor()),
       state_(std::make_shared<State>()),
-      acceptor_(net::make_strand(io_)) {
+      acceptor_(net::make_strand(io_)),
+      sweep_timer_(io_),
+      sweep_interval_(SweepInterval(options)) {
   state_->options = std::move(options);
   state_->handler = std::move(handler);
   state_->metrics = metrics;
@@ -327,6 +443,7 @@ void HttpServer::Start() {
   if (ec) fail(ec.message());
   port_ = acceptor_.local_endpoint().port();
   Accept();
+  Sweep();
   for (int i = 0; i < std::max(1, options.threads); ++i) {
     threads_.emplace_back([this] {
       pthread_setname_np(pthread_self(), "gateway-http");  // for top -H, perf
@@ -336,15 +453,32 @@ void HttpServer::Start() {
 }
 
 void HttpServer::Accept() {
-  acceptor_.async_accept(net::make_strand(io_), [this](beast::error_code ec, tcp::socket socket) {
+  acceptor_.async_accept(io_, [this](beast::error_code ec, tcp::socket socket) {
     if (ec) {
       if (acceptor_.is_open()) Accept();
       return;
     }
     socket.set_option(tcp::no_delay(true), ec);
+    if (state_->options.send_buffer_bytes > 0) {
+      socket.set_option(net::socket_base::send_buffer_size(state_->options.send_buffer_bytes), ec);
+    }
     const bool over_limit = state_->connections.load() >= state_->options.max_connections;
     std::make_shared<Session>(std::move(socket), state_)->Run(over_limit);
     Accept();
+  });
+}
+
+// Shuts down the connections past their deadline, then waits for the next
+// round. Runs until the server stops.
+void HttpServer::Sweep() {
+  {
+    const int64_t now = NowNanos();
+    std::lock_guard<std::mutex> lock(state_->sessions_mu);
+    for (Session* session : state_->sessions) session->ExpireIfDue(now);
+  }
+  sweep_timer_.expires_after(sweep_interval_);
+  sweep_timer_.async_wait([this](beast::error_code ec) {
+    if (!ec) Sweep();
   });
 }
 

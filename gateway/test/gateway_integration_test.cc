@@ -462,6 +462,32 @@ TEST_F(GatewayTest, PipelinedRequestsAreAnsweredInOrder) {
   EXPECT_EQ(client.ReadResponse().body, R"({"status":"ok"})");
 }
 
+TEST_F(GatewayTest, ARequestArrivingInPiecesIsReadWhole) {
+  HttpClient client(port());
+  const std::string request =
+      HttpClient::Format("POST", "/v1/sites/s1/echoes", R"({"message":"in pieces"})", Auth());
+  // Cut inside the request line, a header and the body.
+  size_t from = 0;
+  for (const size_t to : {size_t{9}, size_t{60}, request.size() - 5, request.size()}) {
+    client.WriteRaw(std::string_view(request).substr(from, to - from));
+    from = to;
+    std::this_thread::sleep_for(20ms);
+  }
+  const ClientResponse r = client.ReadResponse();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(JsonAt(r.body, "message"), "in pieces");
+}
+
+TEST_F(GatewayTest, HeadIsAnsweredWithoutABody) {
+  HttpClient client(port());
+  client.WriteRaw("HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  const ClientResponse head = client.ReadResponse(/*head_request=*/true);
+  EXPECT_EQ(head.status, 405);
+  EXPECT_NE(head.Header("content-length"), "0") << "the length of the body a GET would get";
+  // No body bytes were sent: the next response on the connection parses.
+  EXPECT_EQ(client.Send("GET", "/healthz").body, R"({"status":"ok"})");
+}
+
 TEST_F(GatewayTest, OversizedBodyIs413) {
   const std::string big = R"({"message":")" + std::string(70 * 1024, 'x') + "\"}";
   HttpClient client(port());

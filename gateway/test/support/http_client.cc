@@ -83,9 +83,10 @@ void HttpClient::WriteRaw(std::string_view bytes) {
   if (ec) throw std::runtime_error("write failed: " + ec.message());
 }
 
-ClientResponse HttpClient::ReadResponse() {
+ClientResponse HttpClient::ReadResponse(bool head_request) {
   http::response_parser<http::string_body> parser;
   parser.body_limit(64 << 20);
+  parser.skip(head_request);
   beast::error_code ec;
   impl_->stream.expires_after(impl_->timeout);
   http::async_read(impl_->stream, impl_->buffer, parser,

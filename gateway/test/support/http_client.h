@@ -44,7 +44,10 @@ class HttpClient {
                             const std::string& body = "", const Headers& headers = {});
 
   void WriteRaw(std::string_view bytes);
-  ClientResponse ReadResponse();
+  // The next response; one to a HEAD request has no body whatever its
+  // Content-Length says.
+  ClientResponse ReadResponse(bool head_request = false);
+
   // Waits until the server closes the connection (true), or `timeout`
   // passes (false). Discards whatever arrives meanwhile.
   bool WaitForClose(std::chrono::milliseconds timeout);
