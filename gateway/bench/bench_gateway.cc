@@ -27,6 +27,8 @@
 // PROPDESK_BENCH_CONCURRENCY (comma-separated, default 1,16,64);
 // PROPDESK_BENCH_GATEWAY_THREADS (the gateway's I/O threads, default 2);
 // PROPDESK_BENCH_SCENARIOS (comma-separated names, default all);
+// PROPDESK_BENCH_PATHS (direct or via: measure one path alone, for a
+// profiler; default both, compared);
 // PROPDESK_TEST_ENV (set by run.sh): the harness' servers — the gateway's
 // rate limits use its Redis, as in production, and the tickets scenarios run.
 
@@ -78,16 +80,20 @@ struct Scenario {
   LoadFactory gateway;  // HTTP/JSON through the gateway
 };
 
-bool Wanted(const std::string& scenario) {
-  const char* list = std::getenv("PROPDESK_BENCH_SCENARIOS");
+// Whether the comma-separated list in `variable` names `name`; an unset or
+// empty list names everything.
+bool Listed(const char* variable, const std::string& name) {
+  const char* list = std::getenv(variable);
   if (list == nullptr || *list == '\0') return true;
   std::stringstream in(list);
-  std::string name;
-  while (std::getline(in, name, ',')) {
-    if (name == scenario) return true;
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    if (item == name) return true;
   }
   return false;
 }
+
+bool Wanted(const std::string& scenario) { return Listed("PROPDESK_BENCH_SCENARIOS", scenario); }
 
 // Measures both paths at every concurrency and prints the comparison. The
 // window is split into kRounds alternating measurements (direct, via, via,
@@ -105,6 +111,7 @@ void Compare(const Scenario& scenario) {
     for (int r = 0; r < kRounds; ++r) {
       const bool direct_first = r % 2 == 0;
       for (const bool direct : {direct_first, !direct_first}) {
+        if (!Listed("PROPDESK_BENCH_PATHS", direct ? "direct" : "via")) continue;
         const LoadFactory& factory = direct ? scenario.direct : scenario.gateway;
         (direct ? direct_rounds : via_rounds)
             .push_back(bench::MeasureAsyncLoad(factory(concurrency), concurrency, round));
@@ -112,6 +119,13 @@ void Compare(const Scenario& scenario) {
     }
     const std::string prefix = "gateway_" + scenario.name + "_";
     const std::string suffix = "_c" + std::to_string(concurrency);
+    if (direct_rounds.empty() && via_rounds.empty()) continue;
+    if (direct_rounds.empty() || via_rounds.empty()) {  // one path alone
+      const bool direct = via_rounds.empty();
+      bench::PrintLoad(prefix + (direct ? "direct" : "via_gateway") + suffix,
+                       bench::Pool(direct ? direct_rounds : via_rounds));
+      continue;
+    }
     const LoadResult direct = bench::Pool(direct_rounds);
     bench::PrintLoad(prefix + "direct" + suffix, direct);
     const LoadResult via = bench::Pool(via_rounds);
