@@ -411,12 +411,17 @@ std::chrono::milliseconds SweepInterval(const HttpServerOptions& options) {
 
 }  // namespace
 
+std::vector<std::unique_ptr<HttpServer::Loop>> HttpServer::MakeLoops(int threads) {
+  std::vector<std::unique_ptr<Loop>> loops;
+  for (int i = 0; i < std::max(1, threads); ++i) loops.push_back(std::make_unique<Loop>());
+  return loops;
+}
+
 HttpServer::HttpServer(HttpServerOptions options, Handler handler, GatewayMetrics* metrics)
-    : io_(std::max(1, options.threads)),
-      work_(io_.get_executor()),
+    : loops_(MakeLoops(options.threads)),
       state_(std::make_shared<State>()),
-      acceptor_(net::make_strand(io_)),
-      sweep_timer_(io_),
+      acceptor_(loops_.front()->io),
+      sweep_timer_(loops_.front()->io),
       sweep_interval_(SweepInterval(options)) {
   state_->options = std::move(options);
   state_->handler = std::move(handler);
@@ -444,16 +449,21 @@ void HttpServer::Start() {
   port_ = acceptor_.local_endpoint().port();
   Accept();
   Sweep();
-  for (int i = 0; i < std::max(1, options.threads); ++i) {
-    threads_.emplace_back([this] {
+  for (const auto& loop : loops_) {
+    threads_.emplace_back([&io = loop->io] {
       pthread_setname_np(pthread_self(), "gateway-http");  // for top -H, perf
-      io_.run();
+      io.run();
     });
   }
 }
 
+net::io_context& HttpServer::NextLoop() {
+  next_loop_ = (next_loop_ + 1) % loops_.size();
+  return loops_[next_loop_]->io;
+}
+
 void HttpServer::Accept() {
-  acceptor_.async_accept(io_, [this](beast::error_code ec, tcp::socket socket) {
+  acceptor_.async_accept(NextLoop(), [this](beast::error_code ec, tcp::socket socket) {
     if (ec) {
       if (acceptor_.is_open()) Accept();
       return;
@@ -500,8 +510,10 @@ bool HttpServer::WaitForResponses(std::chrono::steady_clock::time_point deadline
 void HttpServer::Stop() {
   if (stopped_) return;
   stopped_ = true;
-  work_.reset();
-  io_.stop();
+  for (const auto& loop : loops_) {
+    loop->work.reset();
+    loop->io.stop();
+  }
   for (std::thread& thread : threads_) thread.join();
   threads_.clear();
   beast::error_code ignored;

@@ -84,10 +84,21 @@ class HttpServer {
   void Accept();
   void Sweep();
 
-  boost::asio::io_context io_;
-  // Keeps the I/O threads up while no socket operation is pending (every
-  // connection waiting for an upstream): responses are posted to them.
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+  // One event loop per I/O thread, a connection on one of them for its
+  // life: one loop shared by several threads woke a second thread for
+  // every event (at one caller, +50 µs per request through the gateway).
+  struct Loop {
+    boost::asio::io_context io{1};
+    // Keeps its thread up while no socket operation is pending (every
+    // connection waiting for an upstream).
+    boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{
+        io.get_executor()};
+  };
+  static std::vector<std::unique_ptr<Loop>> MakeLoops(int threads);
+  boost::asio::io_context& NextLoop();
+
+  std::vector<std::unique_ptr<Loop>> loops_;  // the first also accepts and sweeps
+  size_t next_loop_ = 0;                      // the acceptor's
   std::shared_ptr<State> state_;
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer sweep_timer_;
