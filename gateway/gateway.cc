@@ -223,11 +223,11 @@ void Gateway::Shutdown(SteadyTime deadline) {
       for (grpc::ClientContext* context : active_calls_) context->TryCancel();
     }
     // From here on no new upstream call starts; the cancelled ones finish
-    // promptly (their responses still reach the I/O threads).
+    // promptly (and their clients still get a response).
     shut_down_ = true;
     calls_done_.wait(lock, [&] { return active_calls_.empty(); });
   }
-  // The last responses are on their way to the I/O threads: let them out.
+  // The last responses may still be going out to slow readers: let them.
   if (server_) {
     server_->WaitForResponses(std::chrono::steady_clock::now() + config_.write_timeout);
     server_->Stop();
