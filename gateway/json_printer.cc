@@ -1,12 +1,14 @@
 #include "gateway/json_printer.h"
 
 #include <cfloat>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
 #include <set>
 #include <string_view>
+
+#include "common/errors.h"
 
 namespace propdesk::gateway {
 namespace {
@@ -35,10 +37,22 @@ bool Supports(const pb::Descriptor* type, std::set<const pb::Descriptor*>& seen)
 
 // As protobuf's JSON escaping: quotes, backslash, control characters, DEL,
 // '<', '>' and U+2028/U+2029 escaped; bytes that are not UTF-8 dropped.
+// ASCII that protobuf prints as it is.
+bool IsPlain(unsigned char c) {
+  return c >= 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '<' && c != '>';
+}
+
 void AppendString(std::string_view text, std::string* out) {
   static constexpr char kHex[] = "0123456789abcdef";
   out->push_back('"');
   for (size_t i = 0; i < text.size();) {
+    size_t plain = i;  // a run of plain characters goes in one append
+    while (plain < text.size() && IsPlain(static_cast<unsigned char>(text[plain]))) ++plain;
+    if (plain > i) {
+      out->append(text.data() + i, plain - i);
+      i = plain;
+      continue;
+    }
     const auto c = static_cast<unsigned char>(text[i]);
     if (c < 0x80) {
       switch (c) {
@@ -149,31 +163,87 @@ void AppendBase64(std::string_view data, std::string* out) {
 }
 
 // 0, 3, 6 or 9 fractional digits, as protobuf writes them.
-void AppendNanos(int32_t nanos, std::string* out) {
-  if (nanos == 0) return;
-  char buffer[16];
-  if (nanos % 1000000 == 0) {
-    std::snprintf(buffer, sizeof(buffer), ".%03d", nanos / 1000000);
-  } else if (nanos % 1000 == 0) {
-    std::snprintf(buffer, sizeof(buffer), ".%06d", nanos / 1000);
-  } else {
-    std::snprintf(buffer, sizeof(buffer), ".%09d", nanos);
+// `digits` decimal digits of `value`, zero-padded.
+void AppendPadded(uint64_t value, int digits, std::string* out) {
+  char buffer[20];
+  for (int i = digits - 1; i >= 0; --i) {
+    buffer[i] = static_cast<char>('0' + value % 10);
+    value /= 10;
   }
-  out->append(buffer);
+  out->append(buffer, static_cast<size_t>(digits));
 }
 
+// An integer in decimal, without a temporary string.
+template <class Int>
+void AppendInteger(Int value, std::string* out) {
+  char buffer[24];
+  const auto result = std::to_chars(buffer, buffer + sizeof(buffer), value);
+  out->append(buffer, static_cast<size_t>(result.ptr - buffer));
+}
+
+// 3, 6 or 9 digits, as protobuf prints them; nothing for 0.
+void AppendNanos(int32_t nanos, std::string* out) {
+  if (nanos == 0) return;
+  out->push_back('.');
+  if (nanos % 1000000 == 0) {
+    AppendPadded(static_cast<uint64_t>(nanos / 1000000), 3, out);
+  } else if (nanos % 1000 == 0) {
+    AppendPadded(static_cast<uint64_t>(nanos / 1000), 6, out);
+  } else {
+    AppendPadded(static_cast<uint64_t>(nanos), 9, out);
+  }
+}
+
+// The proleptic Gregorian date of a day counted from 1970-01-01 (H. Hinnant,
+// "chrono-Compatible Low-Level Date Algorithms"): no libc time zone lock,
+// no strftime.
+struct CivilDate {
+  int64_t year;
+  unsigned month;
+  unsigned day;
+};
+CivilDate CivilFromDays(int64_t days) {
+  days += 719468;
+  const int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+  const auto day_of_era = static_cast<unsigned>(days - era * 146097);
+  const unsigned year_of_era =
+      (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;
+  const unsigned day_of_year =
+      day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+  const unsigned shifted_month = (5 * day_of_year + 2) / 153;  // March = 0
+  const unsigned month = shifted_month < 10 ? shifted_month + 3 : shifted_month - 9;
+  return {static_cast<int64_t>(year_of_era) + era * 400 + (month <= 2 ? 1 : 0), month,
+          day_of_year - (153 * shifted_month + 2) / 5 + 1};
+}
+
+// RFC 3339 in UTC, as protobuf prints it; protobuf refuses a time outside
+// years 1-9999 (or with nanos outside 0-999999999), and so does this.
 void AppendTimestamp(const pb::Message& m, std::string* out) {
+  constexpr int64_t kMinSeconds = -62135596800;  // 0001-01-01T00:00:00Z
+  constexpr int64_t kMaxSeconds = 253402300799;  // 9999-12-31T23:59:59Z
   const pb::Reflection* r = m.GetReflection();
-  const pb::Descriptor* d = m.GetDescriptor();
-  const int64_t seconds = r->GetInt64(m, d->FindFieldByName("seconds"));
-  const int32_t nanos = r->GetInt32(m, d->FindFieldByName("nanos"));
-  const std::time_t t = static_cast<std::time_t>(seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof(buffer), "%Y-%m-%dT%H:%M:%S", &tm);
+  const pb::Descriptor* d = m.GetDescriptor();  // seconds = 1, nanos = 2
+  const int64_t seconds = r->GetInt64(m, d->field(0));
+  const int32_t nanos = r->GetInt32(m, d->field(1));
+  if (seconds < kMinSeconds || seconds > kMaxSeconds || nanos < 0 || nanos > 999999999) {
+    throw common::Internal("a google.protobuf.Timestamp is out of range: " +
+                           std::to_string(seconds) + " s, " + std::to_string(nanos) + " ns");
+  }
+  const int64_t days = (seconds >= 0 ? seconds : seconds - 86399) / 86400;
+  const auto second_of_day = static_cast<uint64_t>(seconds - days * 86400);
+  const CivilDate date = CivilFromDays(days);
   out->push_back('"');
-  out->append(buffer);
+  AppendPadded(static_cast<uint64_t>(date.year), 4, out);
+  out->push_back('-');
+  AppendPadded(date.month, 2, out);
+  out->push_back('-');
+  AppendPadded(date.day, 2, out);
+  out->push_back('T');
+  AppendPadded(second_of_day / 3600, 2, out);
+  out->push_back(':');
+  AppendPadded(second_of_day / 60 % 60, 2, out);
+  out->push_back(':');
+  AppendPadded(second_of_day % 60, 2, out);
   AppendNanos(nanos, out);
   out->append("Z\"");
 }
@@ -181,15 +251,15 @@ void AppendTimestamp(const pb::Message& m, std::string* out) {
 void AppendDuration(const pb::Message& m, std::string* out) {
   const pb::Reflection* r = m.GetReflection();
   const pb::Descriptor* d = m.GetDescriptor();
-  int64_t seconds = r->GetInt64(m, d->FindFieldByName("seconds"));
-  int32_t nanos = r->GetInt32(m, d->FindFieldByName("nanos"));
+  int64_t seconds = r->GetInt64(m, d->field(0));  // seconds = 1, nanos = 2
+  int32_t nanos = r->GetInt32(m, d->field(1));
   out->push_back('"');
   if (seconds < 0 || nanos < 0) {
     out->push_back('-');
     seconds = -seconds;
     nanos = -nanos;
   }
-  out->append(std::to_string(seconds));
+  AppendInteger(seconds, out);
   AppendNanos(nanos, out);
   out->append("s\"");
 }
@@ -227,23 +297,19 @@ void AppendValue(const pb::Message& m, const FD* field, int index, std::string* 
   const bool repeated = index >= 0;
   switch (field->cpp_type()) {
     case FD::CPPTYPE_INT32:
-      out->append(
-          std::to_string(repeated ? r->GetRepeatedInt32(m, field, index) : r->GetInt32(m, field)));
+      AppendInteger(repeated ? r->GetRepeatedInt32(m, field, index) : r->GetInt32(m, field), out);
       break;
     case FD::CPPTYPE_UINT32:
-      out->append(std::to_string(repeated ? r->GetRepeatedUInt32(m, field, index)
-                                          : r->GetUInt32(m, field)));
+      AppendInteger(repeated ? r->GetRepeatedUInt32(m, field, index) : r->GetUInt32(m, field), out);
       break;
     case FD::CPPTYPE_INT64:
       out->push_back('"');
-      out->append(
-          std::to_string(repeated ? r->GetRepeatedInt64(m, field, index) : r->GetInt64(m, field)));
+      AppendInteger(repeated ? r->GetRepeatedInt64(m, field, index) : r->GetInt64(m, field), out);
       out->push_back('"');
       break;
     case FD::CPPTYPE_UINT64:
       out->push_back('"');
-      out->append(std::to_string(repeated ? r->GetRepeatedUInt64(m, field, index)
-                                          : r->GetUInt64(m, field)));
+      AppendInteger(repeated ? r->GetRepeatedUInt64(m, field, index) : r->GetUInt64(m, field), out);
       out->push_back('"');
       break;
     case FD::CPPTYPE_DOUBLE:
@@ -266,7 +332,7 @@ void AppendValue(const pb::Message& m, const FD* field, int index, std::string* 
       if (value != nullptr) {
         AppendString(value->name(), out);
       } else {
-        out->append(std::to_string(number));
+        AppendInteger(number, out);
       }
       break;
     }

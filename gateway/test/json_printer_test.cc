@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "common/errors.h"
 #include "propdesk/tickets/v1/tickets_service.pb.h"
 #include "support/message_filler.h"
 
@@ -68,6 +69,37 @@ TEST(JsonPrinterTest, SpecialValuesAsProtobufWritesThem) {
   EXPECT_EQ(Ours(duration), "\"-0.000001s\"");
   pb::Timestamp epoch;
   EXPECT_EQ(Ours(epoch), "\"1970-01-01T00:00:00Z\"");
+}
+
+TEST(JsonPrinterTest, TimestampsFromYearOneToYear9999AsProtobufWritesThem) {
+  pb::Timestamp t;
+  const int64_t kSeconds[] = {-62135596800, -62135596799, -2208988800, -86401,      -86400, -1, 0,
+                              951782400,    1709164800,   4107542399,  253402300799};
+  const int32_t kNanos[] = {0, 1, 1000, 1000000, 999999999};
+  for (const int64_t seconds : kSeconds) {
+    for (const int32_t nanos : kNanos) {
+      t.set_seconds(seconds);
+      t.set_nanos(nanos);
+      EXPECT_EQ(Ours(t), Protobuf(t)) << seconds << " s " << nanos << " ns";
+    }
+  }
+  t.set_seconds(951782400);  // 2000-02-29, a leap day of a century
+  t.set_nanos(0);
+  EXPECT_EQ(Ours(t), "\"2000-02-29T00:00:00Z\"");
+}
+
+TEST(JsonPrinterTest, ATimestampProtobufRefusesIsRefused) {
+  pb::Timestamp t;
+  std::string json;
+  for (const auto& [seconds, nanos] : {std::pair<int64_t, int32_t>{-62135596801, 0},
+                                       {253402300800, 0},
+                                       {0, -1},
+                                       {0, 1000000000}}) {
+    t.set_seconds(seconds);
+    t.set_nanos(nanos);
+    EXPECT_FALSE(pb::util::MessageToJsonString(t, &json).ok()) << seconds << " s " << nanos;
+    EXPECT_THROW(Ours(t), common::Error) << seconds << " s " << nanos << " ns";
+  }
 }
 
 TEST(JsonPrinterTest, LeavesTypesItCannotPrintToProtobuf) {
