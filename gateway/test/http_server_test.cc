@@ -6,9 +6,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "support/http_client.h"
 
@@ -18,6 +20,9 @@ namespace {
 using namespace std::chrono_literals;
 using test::ClientResponse;
 using test::HttpClient;
+
+// Responses of "/later" not yet sent: the server must outlive them.
+std::atomic<int> g_later_pending{0};
 
 // Answers with `path` and a body of the length the query asks for
 // ("/any?bytes=1000000"); "/later" answers 50 ms later from another thread.
@@ -30,9 +35,11 @@ void Handle(HttpRequest request, Respond respond) {
     response.body.resize(std::stoul(std::string(query.substr(6))), 'b');
   }
   if (request.Path() == "/later") {
+    ++g_later_pending;
     std::thread([respond = std::move(respond), response = std::move(response)]() mutable {
       std::this_thread::sleep_for(50ms);
       respond(std::move(response));
+      --g_later_pending;
     }).detach();
     return;
   }
@@ -44,8 +51,12 @@ class Server {
   explicit Server(HttpServerOptions options) : server_(WithLoopback(options), Handle, nullptr) {
     server_.Start();
   }
-  ~Server() { server_.Stop(); }
+  ~Server() {
+    while (g_later_pending.load() > 0) std::this_thread::sleep_for(5ms);
+    server_.Stop();
+  }
   int port() const { return server_.port(); }
+  int connections() const { return server_.connections(); }
 
  private:
   static HttpServerOptions WithLoopback(HttpServerOptions options) {
@@ -104,6 +115,48 @@ TEST(HttpServerTest, ThousandsOfPipelinedRequestsAnsweredAtOnce) {
   for (int i = 0; i < kRequests; ++i) {
     ASSERT_EQ(client.ReadResponse().body, "/" + std::to_string(i));
   }
+}
+
+// Clients leaving at every point of an exchange, from several threads at
+// once, including while their response is being made on another thread:
+// every connection is closed and counted out, and the server goes on.
+TEST(HttpServerTest, ClientsLeavingAtAnyPointLeaveNothingBehind) {
+  Server server({.max_body_bytes = 1024});
+  const std::string get = HttpClient::Format("GET", "/x");
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 40; ++i) {
+        HttpClient client(server.port());
+        switch ((i + t) % 5) {
+          case 0:  // a whole exchange
+            EXPECT_EQ(client.Send("GET", "/x").body, "/x");
+            break;
+          case 1:  // gone while the response is being made elsewhere
+            client.WriteRaw(HttpClient::Format("GET", "/later"));
+            break;
+          case 2:  // gone in the middle of a request
+            client.WriteRaw(std::string_view(get).substr(0, get.size() / 2));
+            break;
+          case 3:  // three pipelined, one answer read
+            client.WriteRaw(get + get + get);
+            EXPECT_EQ(client.ReadResponse().body, "/x");
+            break;
+          case 4:  // refused (413) and closed by the server
+            client.WriteRaw(HttpClient::Format("POST", "/x", std::string(4096, 'b')));
+            EXPECT_EQ(client.ReadResponse().status, 413);
+            break;
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (server.connections() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(server.connections(), 0);
+  EXPECT_EQ(HttpClient(server.port()).Send("GET", "/after").body, "/after");
 }
 
 TEST(HttpServerTest, Http10KeepsTheConnectionOnlyWhenAsked) {
