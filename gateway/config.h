@@ -25,11 +25,13 @@
 //   GATEWAY_MAX_HEADER_BYTES  default 16384
 //   GATEWAY_MAX_CONNECTIONS   default 1024; more get 503
 //   GATEWAY_MAX_PAGE_SIZE     default 100; larger page_size values are lowered
-//   GATEWAY_THREADS           HTTP I/O threads, default 2
+//   GATEWAY_THREADS           HTTP I/O threads (an event loop each), default 2
 //   GATEWAY_IDLE_TIMEOUT      keep-alive idle time, default 60s
 //   GATEWAY_READ_TIMEOUT      time to receive a request once it started
 //                             (slow clients), default 10s
 //   GATEWAY_WRITE_TIMEOUT     time to send a response, default 10s
+//                             (the three are checked every 1/8 of the
+//                             shortest, 10-250 ms: up to that much late)
 //   GATEWAY_DEFAULT_TIMEOUT   upstream deadline without grpc-timeout, default 10s
 //   GATEWAY_MAX_TIMEOUT       the largest grpc-timeout honoured, default 60s
 //   READINESS_INTERVAL_MS     upstream health checks, default 1000
