@@ -287,10 +287,12 @@ void Gateway::Preflight(const std::shared_ptr<Call>& call) {
 
 void Gateway::HandleBuiltIn(const std::shared_ptr<Call>& call, std::string_view path) {
   call->route_label = std::string(path.substr(1));
-  if (call->request.method != "GET") {
+  // HEAD is GET without the body (the server leaves it out), as load
+  // balancers' health checks send it.
+  if (call->request.method != "GET" && call->request.method != "HEAD") {
     throw HttpRefusal(Error(ErrorKind::kInvalidArgument, "METHOD_NOT_ALLOWED",
-                            std::string(path) + " only answers GET"),
-                      405, {{"Allow", "GET"}});
+                            std::string(path) + " only answers GET and HEAD"),
+                      405, {{"Allow", "GET, HEAD"}});
   }
   HttpResponse response;
   if (path == "/healthz") {
