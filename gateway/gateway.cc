@@ -139,6 +139,11 @@ Gateway::Gateway(GatewayConfig config, std::shared_ptr<const common::Logger> log
                   {{"variable", "GATEWAY_UPSTREAMS"}});
     }
   }
+  for (const Route& route : routes_.routes()) {
+    route_metrics_.emplace(
+        &route, metrics_.HandlesFor(route.http_method, route.label,
+                                    route.method->service()->full_name(), route.method->name()));
+  }
   logger_->Info("routes built",
                 {{"routes", static_cast<int64_t>(routes_.routes().size())},
                  {"descriptor_sets", static_cast<int64_t>(descriptors_.origins.size())}});
@@ -437,8 +442,8 @@ void Gateway::StartUpstreamCall(const std::shared_ptr<Call>& call, std::string b
 
 void Gateway::OnUpstreamDone(const std::shared_ptr<Call>& call, const grpc::Status& status) {
   const Route& route = *call->route;
-  metrics_.ObserveUpstream(route.method->service()->full_name(), route.method->name(),
-                           std::string(common::GrpcCodeName(status.error_code())),
+  metrics_.ObserveUpstream(route_metrics_.at(&route), route.method->service()->full_name(),
+                           route.method->name(), common::GrpcCodeName(status.error_code()),
                            std::chrono::steady_clock::now() - call->upstream_started);
   HttpResponse response;
   if (status.ok()) {
@@ -478,7 +483,12 @@ void Gateway::Finish(const std::shared_ptr<Call>& call, HttpResponse response) {
   // While draining, clients are told to reconnect (to another replica).
   if (draining_) response.close_connection = true;
   const auto elapsed = std::chrono::steady_clock::now() - call->started;
-  metrics_.ObserveRequest(call->request.method, call->route_label, response.status, elapsed);
+  if (call->route != nullptr) {
+    metrics_.ObserveRequest(route_metrics_.at(call->route), call->request.method, call->route_label,
+                            response.status, elapsed);
+  } else {
+    metrics_.ObserveRequest(call->request.method, call->route_label, response.status, elapsed);
+  }
   const common::LogLevel level =
       response.status >= 500 ? common::LogLevel::kWarn : common::LogLevel::kInfo;
   if (logger_->Enabled(level)) {

@@ -26,6 +26,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "common/jwt.h"
 #include "common/log.h"
@@ -115,6 +116,8 @@ class Gateway {
   std::unique_ptr<common::RedisClient> redis_;  // null without REDIS_ADDR
   RateLimiter rate_limiter_;
   GatewayMetrics metrics_;
+  // Each route's metric handles, made at start-up, read without a lock.
+  std::unordered_map<const Route*, GatewayMetrics::RouteHandles> route_metrics_;
   std::string openapi_json_;
   std::unique_ptr<common::ReadinessProber> readiness_;
   std::unique_ptr<HttpServer> server_;

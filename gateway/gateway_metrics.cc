@@ -53,62 +53,99 @@ GatewayMetrics::GatewayMetrics(prometheus::Registry& registry)
                                  .Register(registry)
                                  .Add({})) {}
 
+prometheus::Counter* GatewayMetrics::RequestCounter(const std::string& method,
+                                                    const std::string& route, int code) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto key = std::make_tuple(method, route, code);
+  auto it = request_counters_.find(key);
+  if (it == request_counters_.end()) {
+    it = request_counters_
+             .emplace(key,
+                      &requests_.Add(
+                          {{"method", method}, {"route", route}, {"code", std::to_string(code)}}))
+             .first;
+  }
+  return it->second;
+}
+
+prometheus::Histogram* GatewayMetrics::DurationHistogram(const std::string& route) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = durations_.find(route);
+  if (it == durations_.end()) {
+    it = durations_.emplace(route, &duration_.Add({{"route", route}}, LatencyBuckets())).first;
+  }
+  return it->second;
+}
+
+prometheus::Counter* GatewayMetrics::UpstreamCounter(const std::string& service,
+                                                     const std::string& method,
+                                                     const std::string& code) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto key = std::make_tuple(service, method, code);
+  auto it = upstream_counters_.find(key);
+  if (it == upstream_counters_.end()) {
+    it = upstream_counters_
+             .emplace(key, &upstream_handled_.Add({{"grpc_service", service},
+                                                   {"grpc_method", method},
+                                                   {"grpc_code", code}}))
+             .first;
+  }
+  return it->second;
+}
+
+prometheus::Histogram* GatewayMetrics::UpstreamHistogram(const std::string& service,
+                                                         const std::string& method) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto key = std::make_pair(service, method);
+  auto it = upstream_durations_.find(key);
+  if (it == upstream_durations_.end()) {
+    it = upstream_durations_
+             .emplace(key,
+                      &upstream_seconds_.Add({{"grpc_service", service}, {"grpc_method", method}},
+                                             LatencyBuckets()))
+             .first;
+  }
+  return it->second;
+}
+
 void GatewayMetrics::ObserveRequest(const std::string& method, const std::string& route, int code,
                                     std::chrono::steady_clock::duration elapsed) {
-  prometheus::Counter* counter;
-  prometheus::Histogram* histogram;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto key = std::make_tuple(method, route, code);
-    auto it = request_counters_.find(key);
-    if (it == request_counters_.end()) {
-      it = request_counters_
-               .emplace(key,
-                        &requests_.Add(
-                            {{"method", method}, {"route", route}, {"code", std::to_string(code)}}))
-               .first;
-    }
-    counter = it->second;
-    auto hit = durations_.find(route);
-    if (hit == durations_.end()) {
-      hit = durations_.emplace(route, &duration_.Add({{"route", route}}, LatencyBuckets())).first;
-    }
-    histogram = hit->second;
-  }
-  counter->Increment();
-  histogram->Observe(Seconds(elapsed));
+  RequestCounter(method, route, code)->Increment();
+  DurationHistogram(route)->Observe(Seconds(elapsed));
 }
 
 void GatewayMetrics::ObserveUpstream(const std::string& service, const std::string& method,
                                      const std::string& code,
                                      std::chrono::steady_clock::duration elapsed) {
-  prometheus::Counter* counter;
-  prometheus::Histogram* histogram;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto key = std::make_tuple(service, method, code);
-    auto it = upstream_counters_.find(key);
-    if (it == upstream_counters_.end()) {
-      it = upstream_counters_
-               .emplace(key, &upstream_handled_.Add({{"grpc_service", service},
-                                                     {"grpc_method", method},
-                                                     {"grpc_code", code}}))
-               .first;
-    }
-    counter = it->second;
-    auto hkey = std::make_pair(service, method);
-    auto hit = upstream_durations_.find(hkey);
-    if (hit == upstream_durations_.end()) {
-      hit = upstream_durations_
-                .emplace(hkey, &upstream_seconds_.Add(
-                                   {{"grpc_service", service}, {"grpc_method", method}},
-                                   LatencyBuckets()))
-                .first;
-    }
-    histogram = hit->second;
-  }
+  UpstreamCounter(service, method, code)->Increment();
+  UpstreamHistogram(service, method)->Observe(Seconds(elapsed));
+}
+
+GatewayMetrics::RouteHandles GatewayMetrics::HandlesFor(const std::string& http_method,
+                                                        const std::string& route,
+                                                        const std::string& service,
+                                                        const std::string& rpc) {
+  return {http_method, RequestCounter(http_method, route, 200), DurationHistogram(route),
+          UpstreamCounter(service, rpc, "OK"), UpstreamHistogram(service, rpc)};
+}
+
+void GatewayMetrics::ObserveRequest(const RouteHandles& route, const std::string& method,
+                                    const std::string& label, int code,
+                                    std::chrono::steady_clock::duration elapsed) {
+  prometheus::Counter* counter = code == 200 && method == route.http_method
+                                     ? route.ok_requests
+                                     : RequestCounter(method, label, code);
   counter->Increment();
-  histogram->Observe(Seconds(elapsed));
+  route.duration->Observe(Seconds(elapsed));
+}
+
+void GatewayMetrics::ObserveUpstream(const RouteHandles& route, const std::string& service,
+                                     const std::string& rpc, std::string_view code,
+                                     std::chrono::steady_clock::duration elapsed) {
+  prometheus::Counter* counter =
+      code == "OK" ? route.ok_upstream_calls : UpstreamCounter(service, rpc, std::string(code));
+  counter->Increment();
+  route.upstream_duration->Observe(Seconds(elapsed));
 }
 
 void GatewayMetrics::RateLimited(const std::string& scope) {

@@ -10,7 +10,10 @@
 // `route` is the route's template ("GET /v1/sites/{site_id}/tickets"), or
 // one of "unmatched", "healthz", … — never a raw path, so the label set stays
 // bounded. Label lookups are cached: prometheus-cpp's Family::Add builds a
-// label map per call, too slow for every request.
+// label map per call, too slow for every request. A route's usual outcome
+// (200 from an OK upstream call) is counted through handles made at
+// start-up, without the cache's lock: every route's series exist from the
+// start, at 0.
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
@@ -22,6 +25,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <tuple>
 
 namespace propdesk::gateway {
@@ -34,6 +38,25 @@ class GatewayMetrics {
                       std::chrono::steady_clock::duration elapsed);
   void ObserveUpstream(const std::string& service, const std::string& method,
                        const std::string& code, std::chrono::steady_clock::duration elapsed);
+
+  // One route's series for its usual outcome, made once (HandlesFor) and
+  // used without a lock.
+  struct RouteHandles {
+    std::string http_method;
+    prometheus::Counter* ok_requests;        // {method, route, code="200"}
+    prometheus::Histogram* duration;         // {route}
+    prometheus::Counter* ok_upstream_calls;  // {grpc_service, grpc_method, grpc_code="OK"}
+    prometheus::Histogram* upstream_duration;
+  };
+  RouteHandles HandlesFor(const std::string& http_method, const std::string& route,
+                          const std::string& service, const std::string& rpc);
+  void ObserveRequest(const RouteHandles& route, const std::string& method,
+                      const std::string& label, int code,
+                      std::chrono::steady_clock::duration elapsed);
+  void ObserveUpstream(const RouteHandles& route, const std::string& service,
+                       const std::string& rpc, std::string_view code,
+                       std::chrono::steady_clock::duration elapsed);
+
   void RateLimited(const std::string& scope);
   void RateLimitCheck(const std::string& backend);
 
@@ -41,6 +64,13 @@ class GatewayMetrics {
   prometheus::Counter& connections_rejected() { return *connections_rejected_; }
 
  private:
+  prometheus::Counter* RequestCounter(const std::string& method, const std::string& route,
+                                      int code);
+  prometheus::Histogram* DurationHistogram(const std::string& route);
+  prometheus::Counter* UpstreamCounter(const std::string& service, const std::string& method,
+                                       const std::string& code);
+  prometheus::Histogram* UpstreamHistogram(const std::string& service, const std::string& method);
+
   prometheus::Family<prometheus::Counter>& requests_;
   prometheus::Family<prometheus::Histogram>& duration_;
   prometheus::Family<prometheus::Counter>& upstream_handled_;

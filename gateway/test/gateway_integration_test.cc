@@ -646,6 +646,40 @@ TEST(GatewayLimits, ConnectionsBeyondTheLimitGet503) {
   }));
 }
 
+// A route's usual outcome is counted through handles made at start-up, the
+// others through the label cache: both must add up.
+TEST(GatewayOperations, MetricsCountEveryOutcomeOfARoute) {
+  TestUpstream upstream;
+  GatewayUnderTest gw(TestGatewayConfig({{"testing", upstream.address()}}, TestingDescriptors()));
+  const std::string ok_requests =
+      R"(http_server_requests_total{code="200",method="POST",route="POST /v1/sites/{site_id}/echoes"} )";
+  const std::string ok_calls =
+      R"(grpc_client_handled_total{grpc_code="OK",grpc_method="Echo",grpc_service="propdesk.testing.v1.EchoService"} )";
+  const std::string durations =
+      R"(http_server_request_duration_seconds_count{route="POST /v1/sites/{site_id}/echoes"} )";
+  const std::string upstream_durations =
+      R"(grpc_client_handling_seconds_count{grpc_method="Echo",grpc_service="propdesk.testing.v1.EchoService"} )";
+  auto metrics = [&] { return Call(gw.port(), "GET", "/metrics", "", {}).body; };
+  EXPECT_THAT(metrics(), AllOf(HasSubstr(ok_requests + "0"), HasSubstr(ok_calls + "0")))
+      << "every route's series exist from the start";
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(Call(gw.port(), "POST", "/v1/sites/s1/echoes", "{}").status, 200);
+  }
+  ASSERT_EQ(Call(gw.port(), "POST", "/v1/sites/s1/echoes", R"({"failWith":5})").status, 404);
+  ASSERT_EQ(Call(gw.port(), "POST", "/v1/sites/s1/echoes", R"({"nope":1})").status, 400);
+  EXPECT_THAT(
+      metrics(),
+      AllOf(
+          HasSubstr(ok_requests + "3"), HasSubstr(ok_calls + "3"),
+          HasSubstr(
+              R"(http_server_requests_total{code="404",method="POST",route="POST /v1/sites/{site_id}/echoes"} 1)"),
+          HasSubstr(
+              R"(http_server_requests_total{code="400",method="POST",route="POST /v1/sites/{site_id}/echoes"} 1)"),
+          HasSubstr(
+              R"(grpc_client_handled_total{grpc_code="NOT_FOUND",grpc_method="Echo",grpc_service="propdesk.testing.v1.EchoService"} 1)"),
+          HasSubstr(durations + "5"), HasSubstr(upstream_durations + "4")));
+}
+
 TEST(GatewayOperations, ReadinessFollowsTheUpstreamsHealth) {
   TestUpstream upstream;
   GatewayUnderTest gw(TestGatewayConfig({{"testing", upstream.address()}}, TestingDescriptors()));
