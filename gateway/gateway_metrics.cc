@@ -55,70 +55,38 @@ GatewayMetrics::GatewayMetrics(prometheus::Registry& registry)
 
 prometheus::Counter* GatewayMetrics::RequestCounter(const std::string& method,
                                                     const std::string& route, int code) {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto key = std::make_tuple(method, route, code);
-  auto it = request_counters_.find(key);
-  if (it == request_counters_.end()) {
-    it = request_counters_
-             .emplace(key,
-                      &requests_.Add(
-                          {{"method", method}, {"route", route}, {"code", std::to_string(code)}}))
-             .first;
-  }
-  return it->second;
+  return FindOrMake(request_counters_, std::make_tuple(method, route, code), [&] {
+    return &requests_.Add({{"method", method}, {"route", route}, {"code", std::to_string(code)}});
+  });
 }
 
 prometheus::Histogram* GatewayMetrics::DurationHistogram(const std::string& route) {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = durations_.find(route);
-  if (it == durations_.end()) {
-    it = durations_.emplace(route, &duration_.Add({{"route", route}}, LatencyBuckets())).first;
-  }
-  return it->second;
+  return FindOrMake(durations_, route, [&] {
+    return &duration_.Add({{"route", route}}, LatencyBuckets());
+  });
 }
 
 prometheus::Counter* GatewayMetrics::UpstreamCounter(const std::string& service,
                                                      const std::string& method,
                                                      const std::string& code) {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto key = std::make_tuple(service, method, code);
-  auto it = upstream_counters_.find(key);
-  if (it == upstream_counters_.end()) {
-    it = upstream_counters_
-             .emplace(key, &upstream_handled_.Add({{"grpc_service", service},
-                                                   {"grpc_method", method},
-                                                   {"grpc_code", code}}))
-             .first;
-  }
-  return it->second;
+  return FindOrMake(upstream_counters_, std::make_tuple(service, method, code), [&] {
+    return &upstream_handled_.Add(
+        {{"grpc_service", service}, {"grpc_method", method}, {"grpc_code", code}});
+  });
 }
 
 prometheus::Histogram* GatewayMetrics::UpstreamHistogram(const std::string& service,
                                                          const std::string& method) {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto key = std::make_pair(service, method);
-  auto it = upstream_durations_.find(key);
-  if (it == upstream_durations_.end()) {
-    it = upstream_durations_
-             .emplace(key,
-                      &upstream_seconds_.Add({{"grpc_service", service}, {"grpc_method", method}},
-                                             LatencyBuckets()))
-             .first;
-  }
-  return it->second;
+  return FindOrMake(upstream_durations_, std::make_pair(service, method), [&] {
+    return &upstream_seconds_.Add({{"grpc_service", service}, {"grpc_method", method}},
+                                  LatencyBuckets());
+  });
 }
 
 void GatewayMetrics::ObserveRequest(const std::string& method, const std::string& route, int code,
                                     std::chrono::steady_clock::duration elapsed) {
   RequestCounter(method, route, code)->Increment();
   DurationHistogram(route)->Observe(Seconds(elapsed));
-}
-
-void GatewayMetrics::ObserveUpstream(const std::string& service, const std::string& method,
-                                     const std::string& code,
-                                     std::chrono::steady_clock::duration elapsed) {
-  UpstreamCounter(service, method, code)->Increment();
-  UpstreamHistogram(service, method)->Observe(Seconds(elapsed));
 }
 
 GatewayMetrics::RouteHandles GatewayMetrics::HandlesFor(const std::string& http_method,
@@ -149,31 +117,15 @@ void GatewayMetrics::ObserveUpstream(const RouteHandles& route, const std::strin
 }
 
 void GatewayMetrics::RateLimited(const std::string& scope) {
-  prometheus::Counter* counter;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = rate_limited_counters_.find(scope);
-    if (it == rate_limited_counters_.end()) {
-      it = rate_limited_counters_.emplace(scope, &rate_limited_.Add({{"scope", scope}})).first;
-    }
-    counter = it->second;
-  }
-  counter->Increment();
+  FindOrMake(rate_limited_counters_, scope, [&] {
+    return &rate_limited_.Add({{"scope", scope}});
+  })->Increment();
 }
 
 void GatewayMetrics::RateLimitCheck(const std::string& backend) {
-  prometheus::Counter* counter;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = rate_limit_check_counters_.find(backend);
-    if (it == rate_limit_check_counters_.end()) {
-      it = rate_limit_check_counters_
-               .emplace(backend, &rate_limit_checks_.Add({{"backend", backend}}))
-               .first;
-    }
-    counter = it->second;
-  }
-  counter->Increment();
+  FindOrMake(rate_limit_check_counters_, backend, [&] {
+    return &rate_limit_checks_.Add({{"backend", backend}});
+  })->Increment();
 }
 
 }  // namespace propdesk::gateway

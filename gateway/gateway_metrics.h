@@ -36,8 +36,6 @@ class GatewayMetrics {
 
   void ObserveRequest(const std::string& method, const std::string& route, int code,
                       std::chrono::steady_clock::duration elapsed);
-  void ObserveUpstream(const std::string& service, const std::string& method,
-                       const std::string& code, std::chrono::steady_clock::duration elapsed);
 
   // One route's series for its usual outcome, made once (HandlesFor) and
   // used without a lock.
@@ -64,6 +62,14 @@ class GatewayMetrics {
   prometheus::Counter& connections_rejected() { return *connections_rejected_; }
 
  private:
+  // The cached series of `key`, made by `make` the first time.
+  template <class Key, class Metric, class Make>
+  Metric* FindOrMake(std::map<Key, Metric*>& cache, const Key& key, Make make) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = cache.find(key);
+    if (it == cache.end()) it = cache.emplace(key, make()).first;
+    return it->second;
+  }
   prometheus::Counter* RequestCounter(const std::string& method, const std::string& route,
                                       int code);
   prometheus::Histogram* DurationHistogram(const std::string& route);
