@@ -2,6 +2,7 @@
 
 #include <cfloat>
 #include <charconv>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -194,28 +195,6 @@ void AppendNanos(int32_t nanos, std::string* out) {
   }
 }
 
-// The proleptic Gregorian date of a day counted from 1970-01-01 (H. Hinnant,
-// "chrono-Compatible Low-Level Date Algorithms"): no libc time zone lock,
-// no strftime.
-struct CivilDate {
-  int64_t year;
-  unsigned month;
-  unsigned day;
-};
-CivilDate CivilFromDays(int64_t days) {
-  days += 719468;
-  const int64_t era = (days >= 0 ? days : days - 146096) / 146097;
-  const auto day_of_era = static_cast<unsigned>(days - era * 146097);
-  const unsigned year_of_era =
-      (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;
-  const unsigned day_of_year =
-      day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-  const unsigned shifted_month = (5 * day_of_year + 2) / 153;  // March = 0
-  const unsigned month = shifted_month < 10 ? shifted_month + 3 : shifted_month - 9;
-  return {static_cast<int64_t>(year_of_era) + era * 400 + (month <= 2 ? 1 : 0), month,
-          day_of_year - (153 * shifted_month + 2) / 5 + 1};
-}
-
 // RFC 3339 in UTC, as protobuf prints it; protobuf refuses a time outside
 // years 1-9999 (or with nanos outside 0-999999999), and so does this.
 void AppendTimestamp(const pb::Message& m, std::string* out) {
@@ -229,15 +208,18 @@ void AppendTimestamp(const pb::Message& m, std::string* out) {
     throw common::Internal("a google.protobuf.Timestamp is out of range: " +
                            std::to_string(seconds) + " s, " + std::to_string(nanos) + " ns");
   }
-  const int64_t days = (seconds >= 0 ? seconds : seconds - 86399) / 86400;
-  const auto second_of_day = static_cast<uint64_t>(seconds - days * 86400);
-  const CivilDate date = CivilFromDays(days);
+  // The date from the day count (std::chrono's civil calendar): no libc
+  // time-zone lock, no strftime.
+  const auto time = std::chrono::sys_seconds(std::chrono::seconds(seconds));
+  const auto day = std::chrono::floor<std::chrono::days>(time);
+  const std::chrono::year_month_day date(day);
+  const auto second_of_day = static_cast<uint64_t>((time - day).count());
   out->push_back('"');
-  AppendPadded(static_cast<uint64_t>(date.year), 4, out);
+  AppendPadded(static_cast<uint64_t>(static_cast<int>(date.year())), 4, out);
   out->push_back('-');
-  AppendPadded(date.month, 2, out);
+  AppendPadded(static_cast<unsigned>(date.month()), 2, out);
   out->push_back('-');
-  AppendPadded(date.day, 2, out);
+  AppendPadded(static_cast<unsigned>(date.day()), 2, out);
   out->push_back('T');
   AppendPadded(second_of_day / 3600, 2, out);
   out->push_back(':');
