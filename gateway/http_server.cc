@@ -192,8 +192,8 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void OnRead(beast::error_code ec) {
-    if (ec) {
-      OnReadFailed(ec);
+    if (ec) {  // eof, reset, or the sweep's shutdown: the connection is over
+      OnReadFailed();
       return;
     }
     if (!parser_) StartRequest();
@@ -244,13 +244,12 @@ class Session : public std::enable_shared_from_this<Session> {
     return true;  // a full send buffer just means the client waits its own timeout
   }
 
-  void OnReadFailed(beast::error_code ec) {
+  void OnReadFailed() {
     // The sweep shut the socket down: a request that had begun is counted
     // as 408 and gets no answer (as nginx does); an idle one just closes.
     if (timed_out_.load() && parser_ && state_->metrics != nullptr) {
       state_->metrics->ObserveRequest("", "invalid_request", 408, std::chrono::nanoseconds(0));
     }
-    (void)ec;  // eof, reset, shutdown: the connection is over either way
     Close();
   }
 
