@@ -735,4 +735,30 @@ void MysqlPool::RunTransaction(const std::function<void(MysqlConnection&)>& body
   }
 }
 
+void MysqlPool::RunAutocommit(const std::function<void(MysqlConnection&)>& body) {
+  for (int attempt = 1;; ++attempt) {
+    const bool last_attempt = attempt >= options_.max_transaction_attempts;
+    {
+      PooledConnection conn = Acquire();
+      try {
+        body(*conn);
+        return;
+      } catch (const sql::SQLException& e) {
+        conn->DiscardDeferred();
+        // A read lost with its connection is simply read again.
+        if (!conn->broken() || last_attempt) RethrowSqlError(e);
+        DefaultLogger()->Info(
+            "mysql read retried",
+            {{"dependency", "mysql"}, {"sql_error_code", e.getErrorCode()}, {"attempt", attempt}});
+      } catch (const Error&) {
+        conn->DiscardDeferred();
+        throw;
+      } catch (const std::exception& e) {
+        conn->DiscardDeferred();
+        RethrowSqlError(e);
+      }
+    }
+  }
+}
+
 }  // namespace propdesk::common

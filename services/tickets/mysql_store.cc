@@ -130,11 +130,26 @@ Ticket TicketFromRow(sql::ResultSet& rs) {
 }
 
 // Fills the deadlines of `tickets` (keyed by numeric id) from ticket_deadlines.
+// A deadline's columns, named apart from the ticket's own (`kind`), so that
+// one row can carry both (Find's join).
+constexpr const char* kDeadlineColumns =
+    "d.kind AS deadline_kind, d.due_at_us AS deadline_due_at_us, "
+    "d.met_at_us AS deadline_met_at_us, d.breached AS deadline_breached";
+
+// The deadline in the row's kDeadlineColumns, added to `ticket`.
+void AddDeadlineFromRow(sql::ResultSet& rs, Ticket& ticket) {
+  const auto kind = EnumColumn(rs, "deadline_kind", domain::kAllDeadlineKinds);
+  domain::Deadline& d = ticket.deadlines[kind];
+  d.due = FromMicros(rs.getInt64("deadline_due_at_us"));
+  d.breached = rs.getInt("deadline_breached") != 0;
+  if (!rs.isNull("deadline_met_at_us")) d.met_at = FromMicros(rs.getInt64("deadline_met_at_us"));
+}
+
 void LoadDeadlines(MysqlConnection& tx, std::map<int64_t, Ticket*>& tickets) {
   if (tickets.empty()) return;
-  std::string sql =
-      "SELECT ticket_id, kind, due_at_us, met_at_us, breached FROM ticket_deadlines "
-      "WHERE ticket_id IN (";
+  std::string sql = std::string("SELECT d.ticket_id, ") + kDeadlineColumns +
+                    " FROM ticket_deadlines d "
+                    "WHERE d.ticket_id IN (";
   std::vector<SqlValue> args;
   for (const auto& [id, ticket] : tickets) {
     sql += args.empty() ? "?" : ",?";
@@ -142,14 +157,21 @@ void LoadDeadlines(MysqlConnection& tx, std::map<int64_t, Ticket*>& tickets) {
   }
   sql += ")";
   auto rs = tx.Query(sql, args);
-  while (rs->next()) {
-    Ticket* ticket = tickets.at(rs->getInt64("ticket_id"));
-    const auto kind = EnumColumn(*rs, "kind", domain::kAllDeadlineKinds);
-    domain::Deadline& d = ticket->deadlines[kind];
-    d.due = FromMicros(rs->getInt64("due_at_us"));
-    d.breached = rs->getInt("breached") != 0;
-    if (!rs->isNull("met_at_us")) d.met_at = FromMicros(rs->getInt64("met_at_us"));
-  }
+  while (rs->next()) AddDeadlineFromRow(*rs, *tickets.at(rs->getInt64("ticket_id")));
+}
+
+// kTicketColumns of the table aliased `t` (Find's join, where ticket_deadlines
+// has a site_id too).
+const std::string& QualifiedTicketColumns() {
+  static const std::string columns = [] {
+    std::string out = "t.";
+    for (const char* c = kTicketColumns; *c != '\0'; ++c) {
+      out.push_back(*c);
+      if (*c == ' ') out += "t.";
+    }
+    return out;
+  }();
+  return columns;
 }
 
 // The ticket's deadlines in one multi-row INSERT, deferred to the next
@@ -335,14 +357,27 @@ std::optional<Ticket> MysqlTicketStore::Find(MysqlConnection& tx, std::string_vi
                                              std::string_view ticket_id, bool for_update) {
   const std::optional<int64_t> id = ParseTicketId(ticket_id);
   if (!id) return std::nullopt;
-  std::string sql = std::string("SELECT ") + kTicketColumns +
-                    " FROM tickets WHERE id = ? AND site_id = ?" +
-                    (for_update ? " FOR UPDATE" : "");
+  if (for_update) {  // the ticket row alone is locked; its deadlines follow the lock
+    auto rs = tx.Query(std::string("SELECT ") + kTicketColumns +
+                           " FROM tickets WHERE id = ? AND site_id = ? FOR UPDATE",
+                       {*id, std::string(site_id)});
+    if (!rs->next()) return std::nullopt;
+    Ticket t = TicketFromRow(*rs);
+    std::map<int64_t, Ticket*> by_id{{*id, &t}};
+    LoadDeadlines(tx, by_id);
+    return t;
+  }
+  // A read: the ticket and its deadlines in one statement, so one snapshot
+  // (and, outside a transaction, one round trip): a row per deadline.
+  static const std::string sql = "SELECT " + QualifiedTicketColumns() + ", " + kDeadlineColumns +
+                                 " FROM tickets t LEFT JOIN ticket_deadlines d "
+                                 "ON d.ticket_id = t.id WHERE t.id = ? AND t.site_id = ?";
   auto rs = tx.Query(sql, {*id, std::string(site_id)});
   if (!rs->next()) return std::nullopt;
   Ticket t = TicketFromRow(*rs);
-  std::map<int64_t, Ticket*> by_id{{*id, &t}};
-  LoadDeadlines(tx, by_id);
+  do {
+    if (!rs->isNull("deadline_kind")) AddDeadlineFromRow(*rs, t);
+  } while (rs->next());
   return t;
 }
 

@@ -231,8 +231,9 @@ grpc::ServerUnaryReactor* TicketsServiceImpl::GetTicket(grpc::CallbackServerCont
       env_, ctx, {"GetTicket", request->site_id()}, [=, this](const CallContext& call) {
         RequireTicketId(request->ticket_id());
         const SiteRecord site = RequireSite(call, request->site_id(), Access::kRead);
-        std::optional<Ticket> ticket = pool_.WithTransaction([&](MysqlConnection& tx) {
-          return store_.Find(tx, site.site_id, request->ticket_id(), false);
+        // One statement (store.h): one round trip, no transaction around it.
+        std::optional<Ticket> ticket = pool_.WithAutocommit([&](MysqlConnection& conn) {
+          return store_.Find(conn, site.site_id, request->ticket_id(), false);
         });
         if (!ticket) throw TicketNotFound(request->ticket_id());
         ToProto(*ticket, response->mutable_ticket());

@@ -119,7 +119,9 @@ class TicketStore {
   virtual void InsertAll(common::MysqlConnection& tx,
                          const std::vector<const domain::Change*>& changes) = 0;
   // The ticket of that site, or nullopt (missing, another site's, or a
-  // malformed id: all look the same, rule C-1). `for_update` row-locks it.
+  // malformed id: all look the same, rule C-1). `for_update` row-locks it;
+  // without, the ticket and its deadlines are read by one statement, one
+  // consistent snapshot even outside a transaction (MysqlPool::WithAutocommit).
   virtual std::optional<domain::Ticket> Find(common::MysqlConnection& tx, std::string_view site_id,
                                              std::string_view ticket_id, bool for_update) = 0;
   // Writes `change` over the ticket at `expected_version` (optimistic lock:

@@ -423,6 +423,62 @@ TEST_F(MysqlTest, ConnectionLostBeforeCommitRerunsTheBodyOnAFreshConnection) {
   EXPECT_EQ(QueryInt(*pool_, "SELECT COUNT(*) FROM events"), 1);
 }
 
+TEST_F(MysqlTest, AnAutocommitReadLeavesNoTransactionOpenAndSeesLaterCommits) {
+  Exec("CREATE TABLE notes (id INT PRIMARY KEY)");
+  options_.pool_size = 1;  // every read below runs on the same connection
+  MysqlPool pool(options_);
+  auto count_and_open = [&] {
+    return pool.WithAutocommit([](MysqlConnection& c) {
+      auto rs = c.Query("SELECT COUNT(*), @@in_transaction FROM notes");
+      rs->next();
+      return std::pair{rs->getInt64(1), rs->getInt64(2)};
+    });
+  };
+  EXPECT_EQ(count_and_open(), std::pair(int64_t{0}, int64_t{0}));
+  // A commit from another connection is seen by the next read on the same
+  // connection: no snapshot was left open by the first.
+  pool_->WithTransaction([](MysqlConnection& tx) { tx.Execute("INSERT INTO notes VALUES (1)"); });
+  EXPECT_EQ(count_and_open(), std::pair(int64_t{1}, int64_t{0}));
+}
+
+TEST_F(MysqlTest, AnAutocommitReadLostWithItsConnectionIsReadAgain) {
+  Exec("CREATE TABLE notes (id INT PRIMARY KEY)");
+  Exec("INSERT INTO notes VALUES (1), (2)");
+  MysqlPool killer(options_);
+  int runs = 0;
+  std::vector<int64_t> connection_ids;
+  const int64_t count = pool_->WithAutocommit([&](MysqlConnection& c) {
+    connection_ids.push_back(ConnectionId(c));
+    if (++runs == 1)
+      killer.Acquire()->ExecuteRaw("KILL CONNECTION " + std::to_string(connection_ids.back()));
+    auto rs = c.Query("SELECT COUNT(*) FROM notes");
+    rs->next();
+    return rs->getInt64(1);
+  });
+  EXPECT_EQ(count, 2);
+  EXPECT_EQ(runs, 2);
+  ASSERT_EQ(connection_ids.size(), 2u);
+  EXPECT_NE(connection_ids[0], connection_ids[1]);
+}
+
+TEST_F(MysqlTest, AutocommitErrorsAreTranslatedAndBodyErrorsPassThrough) {
+  ::testing::internal::CaptureStderr();
+  const auto missing = CatchError([&] {
+    pool_->WithAutocommit([](MysqlConnection& c) { c.Query("SELECT x FROM marker_missing"); });
+  });
+  ::testing::internal::GetCapturedStderr();
+  ASSERT_TRUE(missing.has_value());
+  EXPECT_EQ(missing->kind(), ErrorKind::kInternal);
+  EXPECT_THAT(missing->what(), Not(HasSubstr("marker")));
+  const auto not_found = CatchError([&] {
+    pool_->WithAutocommit([](MysqlConnection&) {
+      throw Error(ErrorKind::kNotFound, "TICKET_NOT_FOUND", "ticket 7 not found");
+    });
+  });
+  ASSERT_TRUE(not_found.has_value());
+  EXPECT_EQ(not_found->reason(), "TICKET_NOT_FOUND");
+}
+
 TEST_F(MysqlTest, IdleConnectionsClosedByTheServerAreReplacedOnCheckout) {
   options_.pool_size = 2;
   MysqlPool pool(options_);

@@ -139,6 +139,18 @@ TEST_F(MysqlTicketStoreTest, InsertAndFindRoundTripEveryFieldDeadlinesAndHistory
       Tx([&](auto& tx) { return store_.Find(tx, "RT01", id, false); });
   ASSERT_TRUE(found.has_value());
   EXPECT_EQ(*found, change.ticket);  // every field, the deadlines' due/met/breached included
+  // The read is one join (a row per deadline); the locking read, two
+  // statements: both give the same ticket.
+  EXPECT_EQ(Tx([&](auto& tx) { return store_.Find(tx, "RT01", id, true); }), found);
+  EXPECT_EQ(pool_->WithAutocommit([&](auto& conn) { return store_.Find(conn, "RT01", id, false); }),
+            found);
+
+  domain::Change bare = EveryFieldTicket("RT01");  // no deadlines: the join's row has none
+  bare.ticket.record_number = "TK-RT01-300603002";
+  bare.ticket.deadlines.clear();
+  bare.ticket.ticket_id = Tx([&](auto& tx) { return store_.Insert(tx, bare); });
+  EXPECT_EQ(Tx([&](auto& tx) { return store_.Find(tx, "RT01", bare.ticket.ticket_id, false); }),
+            bare.ticket);
 
   const std::vector<StoredEvent> events =
       Tx([&](auto& tx) { return store_.ListEvents(tx, id, 0, 100); });
