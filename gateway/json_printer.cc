@@ -6,10 +6,12 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <set>
 #include <string_view>
 
 #include "common/errors.h"
+#include "gateway/transcoder.h"
 
 namespace propdesk::gateway {
 namespace {
@@ -197,13 +199,9 @@ void AppendNanos(int32_t nanos, std::string* out) {
 
 // RFC 3339 in UTC, as protobuf prints it; protobuf refuses a time outside
 // years 1-9999 (or with nanos outside 0-999999999), and so does this.
-void AppendTimestamp(const pb::Message& m, std::string* out) {
+void AppendTimestamp(int64_t seconds, int32_t nanos, std::string* out) {
   constexpr int64_t kMinSeconds = -62135596800;  // 0001-01-01T00:00:00Z
   constexpr int64_t kMaxSeconds = 253402300799;  // 9999-12-31T23:59:59Z
-  const pb::Reflection* r = m.GetReflection();
-  const pb::Descriptor* d = m.GetDescriptor();  // seconds = 1, nanos = 2
-  const int64_t seconds = r->GetInt64(m, d->field(0));
-  const int32_t nanos = r->GetInt32(m, d->field(1));
   if (seconds < kMinSeconds || seconds > kMaxSeconds || nanos < 0 || nanos > 999999999) {
     throw common::Internal("a google.protobuf.Timestamp is out of range: " +
                            std::to_string(seconds) + " s, " + std::to_string(nanos) + " ns");
@@ -230,11 +228,17 @@ void AppendTimestamp(const pb::Message& m, std::string* out) {
   out->append("Z\"");
 }
 
-void AppendDuration(const pb::Message& m, std::string* out) {
-  const pb::Reflection* r = m.GetReflection();
-  const pb::Descriptor* d = m.GetDescriptor();
-  int64_t seconds = r->GetInt64(m, d->field(0));  // seconds = 1, nanos = 2
-  int32_t nanos = r->GetInt32(m, d->field(1));
+// As protobuf prints it; protobuf refuses a duration beyond ±10,000 years
+// (or nanos outside ±999999999), and so does this. Seconds and nanos of
+// opposite signs break Duration's own rule and are refused too (protobuf
+// refuses -1 s + 1 ns but prints 1 s - 1 ns as "1.294967295s").
+void AppendDuration(int64_t seconds, int32_t nanos, std::string* out) {
+  constexpr int64_t kMaxSeconds = 315576000000;
+  if (seconds < -kMaxSeconds || seconds > kMaxSeconds || nanos < -999999999 || nanos > 999999999 ||
+      (seconds < 0 && nanos > 0) || (seconds > 0 && nanos < 0)) {
+    throw common::Internal("a google.protobuf.Duration is out of range: " +
+                           std::to_string(seconds) + " s, " + std::to_string(nanos) + " ns");
+  }
   out->push_back('"');
   if (seconds < 0 || nanos < 0) {
     out->push_back('-');
@@ -246,18 +250,61 @@ void AppendDuration(const pb::Message& m, std::string* out) {
   out->append("s\"");
 }
 
-std::string LowerCamel(std::string_view path) {
-  std::string out;
-  bool upper = false;
-  for (const char c : path) {
+bool IsLower(char c) { return c >= 'a' && c <= 'z'; }
+bool IsUpper(char c) { return c >= 'A' && c <= 'Z'; }
+char ToLower(char c) { return IsUpper(c) ? static_cast<char>(c + 32) : c; }
+
+// One segment of a FieldMask path in JSON, by the rules protobuf's JSON
+// printer applies: an underscore is dropped and raises the lowercase letter
+// after it; every other letter is lowered, except, in the first word, a
+// capital that follows a non-capital or precedes a lowercase letter (it
+// ends the first word and stays). For snake_case: "due_time" -> "dueTime".
+void AppendLowerCamel(std::string_view segment, std::string* out) {
+  bool wrote = false;
+  bool first_word = true;
+  bool raise_next = false;
+  for (size_t i = 0; i < segment.size(); ++i) {
+    const char c = segment[i];
     if (c == '_') {
-      upper = true;
-    } else {
-      out.push_back(upper && c >= 'a' && c <= 'z' ? static_cast<char>(c - 32) : c);
-      upper = false;
+      raise_next = true;
+      if (wrote) first_word = false;
+      continue;
     }
+    if (first_word) {
+      const bool ends_first_word =
+          wrote && IsUpper(c) &&
+          (!IsUpper(segment[i - 1]) || (i + 1 < segment.size() && IsLower(segment[i + 1])));
+      if (ends_first_word) first_word = false;
+      out->push_back(ends_first_word ? c : ToLower(c));
+    } else if (raise_next) {  // an underscore inside the first word raises after it
+      raise_next = false;
+      out->push_back(IsLower(c) ? static_cast<char>(c - 32) : c);
+    } else {
+      out->push_back(ToLower(c));
+    }
+    wrote = true;
   }
-  return out;
+}
+
+// The `index`th FieldMask path, joined as protobuf's JSON printer joins
+// them: segment by segment, empty paths left out.
+void AppendFieldMaskPath(std::string_view path, std::string* joined) {
+  if (path.empty()) return;
+  if (!joined->empty()) joined->push_back(',');
+  for (size_t start = 0;;) {
+    const size_t dot = path.find('.', start);
+    AppendLowerCamel(path.substr(start, dot == std::string_view::npos ? dot : dot - start), joined);
+    if (dot == std::string_view::npos) return;
+    joined->push_back('.');
+    start = dot + 1;
+  }
+}
+
+// The seconds (field 1) and nanos (field 2) of a Timestamp or Duration.
+std::pair<int64_t, int32_t> SecondsAndNanos(const pb::Message& m) {
+  const pb::Reflection* r = m.GetReflection();
+  const pb::Descriptor* d = m.GetDescriptor();
+  return {r->GetInt64(m, d->field(0)), r->GetInt32(m, d->field(1))};
 }
 
 void AppendFieldMask(const pb::Message& m, std::string* out) {
@@ -265,8 +312,7 @@ void AppendFieldMask(const pb::Message& m, std::string* out) {
   const FD* paths = m.GetDescriptor()->FindFieldByName("paths");
   std::string joined;
   for (int i = 0; i < r->FieldSize(m, paths); ++i) {
-    if (i > 0) joined.push_back(',');
-    joined += LowerCamel(r->GetRepeatedString(m, paths, i));
+    AppendFieldMaskPath(r->GetRepeatedString(m, paths, i), &joined);
   }
   AppendString(joined, out);
 }
@@ -360,8 +406,14 @@ void AppendMapKey(const pb::Message& entry, std::string* out) {
 
 void AppendMessage(const pb::Message& m, std::string* out) {
   const std::string& type = m.GetDescriptor()->full_name();
-  if (type == "google.protobuf.Timestamp") return AppendTimestamp(m, out);
-  if (type == "google.protobuf.Duration") return AppendDuration(m, out);
+  if (type == "google.protobuf.Timestamp") {
+    const auto [seconds, nanos] = SecondsAndNanos(m);
+    return AppendTimestamp(seconds, nanos, out);
+  }
+  if (type == "google.protobuf.Duration") {
+    const auto [seconds, nanos] = SecondsAndNanos(m);
+    return AppendDuration(seconds, nanos, out);
+  }
   if (type == "google.protobuf.FieldMask") return AppendFieldMask(m, out);
   if (m.GetDescriptor()->well_known_type() >= pb::Descriptor::WELLKNOWNTYPE_DOUBLEVALUE &&
       m.GetDescriptor()->well_known_type() <= pb::Descriptor::WELLKNOWNTYPE_BOOLVALUE) {
@@ -403,6 +455,391 @@ void AppendMessage(const pb::Message& m, std::string* out) {
   out->push_back('}');
 }
 
+// ---------------------------------------------------------------- from wire
+//
+// The same JSON straight from the wire bytes, for messages in the canonical
+// form protobuf's serializers write: fields in number order, each singular
+// field once, each with its type's wire type. Anything else (and malformed
+// bytes) makes the walk give up (false), and the caller parses the bytes as
+// a message instead, so the output, or the error, is protobuf's either way.
+
+// The wire types protobuf writes.
+enum WireType : uint32_t { kVarint = 0, kFixed64 = 1, kLengthDelimited = 2, kFixed32 = 5 };
+
+// One encoded value: the varint or fixed number, or the bytes.
+struct WireValue {
+  uint64_t number = 0;
+  std::string_view bytes;
+};
+
+class WireReader {
+ public:
+  explicit WireReader(std::string_view wire) : at_(wire.data()), end_(wire.data() + wire.size()) {}
+  bool done() const { return at_ == end_; }
+
+  bool Varint(uint64_t* value) {
+    uint64_t result = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (at_ == end_) return false;
+      const auto byte = static_cast<uint8_t>(*at_++);
+      if (shift == 63 && byte > 1) return false;  // more than 64 bits
+      result |= static_cast<uint64_t>(byte & 0x7f) << shift;
+      if ((byte & 0x80) == 0) {
+        *value = result;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // A value of `wire_type`; false when malformed, or a wire type protobuf
+  // does not write (groups).
+  bool Value(uint32_t wire_type, WireValue* value) {
+    switch (wire_type) {
+      case kVarint:
+        return Varint(&value->number);
+      case kFixed64:
+        return Fixed(8, &value->number);
+      case kFixed32:
+        return Fixed(4, &value->number);
+      case kLengthDelimited: {
+        uint64_t size = 0;
+        if (!Varint(&size) || size > static_cast<uint64_t>(end_ - at_)) return false;
+        value->bytes = std::string_view(at_, static_cast<size_t>(size));
+        at_ += size;
+        return true;
+      }
+      default:
+        return false;
+    }
+  }
+
+ private:
+  bool Fixed(int size, uint64_t* value) {
+    if (end_ - at_ < size) return false;
+    uint64_t result = 0;
+    for (int i = size - 1; i >= 0; --i) result = (result << 8) | static_cast<uint8_t>(at_[i]);
+    at_ += size;
+    *value = result;
+    return true;
+  }
+
+  const char* at_;
+  const char* end_;
+};
+
+uint32_t WireTypeOf(const FD* field) {
+  switch (field->type()) {
+    case FD::TYPE_DOUBLE:
+    case FD::TYPE_FIXED64:
+    case FD::TYPE_SFIXED64:
+      return kFixed64;
+    case FD::TYPE_FLOAT:
+    case FD::TYPE_FIXED32:
+    case FD::TYPE_SFIXED32:
+      return kFixed32;
+    case FD::TYPE_STRING:
+    case FD::TYPE_BYTES:
+    case FD::TYPE_MESSAGE:
+    case FD::TYPE_GROUP:
+      return kLengthDelimited;
+    default:
+      return kVarint;
+  }
+}
+
+int64_t ZigZag(uint64_t n) { return static_cast<int64_t>(n >> 1) ^ -static_cast<int64_t>(n & 1); }
+
+// A numeric or bool field's value as protobuf reads it, widened.
+struct Scalar {
+  int64_t i = 0;     // signed integer types, enums, bool
+  uint64_t u = 0;    // unsigned integer types
+  double d = 0;      // float and double
+  bool zero = true;  // the proto3 default (not printed without presence)
+};
+
+Scalar ReadScalar(const FD* field, uint64_t n) {
+  Scalar v;
+  switch (field->type()) {
+    case FD::TYPE_INT32:
+    case FD::TYPE_SFIXED32:
+    case FD::TYPE_ENUM:
+      v.i = static_cast<int32_t>(n);
+      v.zero = v.i == 0;
+      break;
+    case FD::TYPE_SINT32:
+      v.i = static_cast<int32_t>(ZigZag(static_cast<uint32_t>(n)));
+      v.zero = v.i == 0;
+      break;
+    case FD::TYPE_INT64:
+    case FD::TYPE_SFIXED64:
+      v.i = static_cast<int64_t>(n);
+      v.zero = v.i == 0;
+      break;
+    case FD::TYPE_SINT64:
+      v.i = ZigZag(n);
+      v.zero = v.i == 0;
+      break;
+    case FD::TYPE_UINT32:
+    case FD::TYPE_FIXED32:
+      v.u = static_cast<uint32_t>(n);
+      v.zero = v.u == 0;
+      break;
+    case FD::TYPE_UINT64:
+    case FD::TYPE_FIXED64:
+      v.u = n;
+      v.zero = v.u == 0;
+      break;
+    case FD::TYPE_BOOL:
+      v.i = n != 0 ? 1 : 0;
+      v.zero = v.i == 0;
+      break;
+    case FD::TYPE_FLOAT: {
+      const auto bits = static_cast<uint32_t>(n);
+      float f;
+      std::memcpy(&f, &bits, sizeof(f));
+      v.d = f;
+      v.zero = bits == 0;  // -0.0 is set, as protobuf decides by the bits
+      break;
+    }
+    case FD::TYPE_DOUBLE:
+      std::memcpy(&v.d, &n, sizeof(v.d));
+      v.zero = n == 0;
+      break;
+    default:
+      break;
+  }
+  return v;
+}
+
+void AppendScalar(const FD* field, const Scalar& v, std::string* out) {
+  switch (field->cpp_type()) {
+    case FD::CPPTYPE_INT32:
+      AppendInteger(v.i, out);
+      break;
+    case FD::CPPTYPE_UINT32:
+      AppendInteger(v.u, out);
+      break;
+    case FD::CPPTYPE_INT64:
+      out->push_back('"');
+      AppendInteger(v.i, out);
+      out->push_back('"');
+      break;
+    case FD::CPPTYPE_UINT64:
+      out->push_back('"');
+      AppendInteger(v.u, out);
+      out->push_back('"');
+      break;
+    case FD::CPPTYPE_DOUBLE:
+    case FD::CPPTYPE_FLOAT:
+      AppendFloating(v.d, field->cpp_type() == FD::CPPTYPE_FLOAT, out);
+      break;
+    case FD::CPPTYPE_BOOL:
+      out->append(v.i != 0 ? "true" : "false");
+      break;
+    case FD::CPPTYPE_ENUM: {
+      const pb::EnumValueDescriptor* value =
+          field->enum_type()->FindValueByNumber(static_cast<int>(v.i));
+      if (value != nullptr) {
+        AppendString(value->name(), out);
+      } else {
+        AppendInteger(v.i, out);
+      }
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+constexpr int kMaxWireDepth = 100;  // protobuf's default recursion limit
+constexpr uint64_t kMaxFieldNumber = (uint64_t{1} << 29) - 1;
+
+// The next field in `reader`, with *field null when `type` has no such
+// field; false when the bytes are malformed or the number is one the parse
+// refuses (0, above 2^29 - 1).
+bool NextField(WireReader& reader, const pb::Descriptor* type, const FD** field,
+               uint32_t* wire_type, WireValue* value) {
+  uint64_t tag = 0;
+  if (!reader.Varint(&tag)) return false;
+  const uint64_t number = tag >> 3;
+  if (number == 0 || number > kMaxFieldNumber) return false;
+  *wire_type = static_cast<uint32_t>(tag & 7);
+  if (!reader.Value(*wire_type, value)) return false;
+  *field = type->FindFieldByNumber(static_cast<int>(number));
+  return true;
+}
+
+bool AppendWireMessage(const pb::Descriptor* type, std::string_view wire, int depth,
+                       std::string* out);
+
+// One value of `field`, encoded as `value`; `skip_default`: a proto3 field
+// without presence, left out at its default. Sets *printed.
+bool AppendWireValue(const FD* field, const WireValue& value, bool skip_default, int depth,
+                     bool* printed, std::string* out) {
+  *printed = true;
+  switch (field->type()) {
+    case FD::TYPE_STRING:
+      if (!IsValidUtf8(value.bytes)) return false;  // protobuf refuses it: so does the parse
+      if (skip_default && value.bytes.empty()) return *printed = false, true;
+      AppendString(value.bytes, out);
+      return true;
+    case FD::TYPE_BYTES:
+      if (skip_default && value.bytes.empty()) return *printed = false, true;
+      AppendBase64(value.bytes, out);
+      return true;
+    case FD::TYPE_MESSAGE:
+      return AppendWireMessage(field->message_type(), value.bytes, depth + 1, out);
+    default: {
+      const Scalar scalar = ReadScalar(field, value.number);
+      if (skip_default && scalar.zero) return *printed = false, true;
+      AppendScalar(field, scalar, out);
+      return true;
+    }
+  }
+}
+
+// Timestamp, Duration, FieldMask and the wrappers: their fields read off
+// the wire, then printed as the message path prints them.
+bool AppendWireWellKnown(const pb::Descriptor* type, std::string_view wire, std::string* out) {
+  const std::string& name = type->full_name();
+  const bool seconds_and_nanos =
+      name == "google.protobuf.Timestamp" || name == "google.protobuf.Duration";
+  const bool field_mask = name == "google.protobuf.FieldMask";
+  const FD* wrapped = seconds_and_nanos || field_mask ? nullptr : type->FindFieldByNumber(1);
+  WireReader reader(wire);
+  uint64_t numbers[2] = {0, 0};  // seconds, nanos
+  WireValue wrapped_value;
+  std::string joined;
+  uint64_t last = 0;
+  while (!reader.done()) {
+    const FD* field = nullptr;
+    uint32_t wire_type = 0;
+    WireValue value;
+    if (!NextField(reader, type, &field, &wire_type, &value)) return false;
+    if (field == nullptr) return false;  // protobuf's printer reads some of these as the value
+    const auto number = static_cast<uint64_t>(field->number());
+    if (number < last || (number == last && !field->is_repeated())) return false;
+    last = number;
+    if (wire_type != WireTypeOf(field)) return false;
+    if (seconds_and_nanos) {
+      numbers[number - 1] = value.number;
+    } else if (field_mask) {
+      if (!IsValidUtf8(value.bytes)) return false;
+      AppendFieldMaskPath(value.bytes, &joined);
+    } else {
+      wrapped_value = value;
+    }
+  }
+  if (seconds_and_nanos) {
+    const auto seconds = static_cast<int64_t>(numbers[0]);
+    const auto nanos = static_cast<int32_t>(numbers[1]);
+    name == "google.protobuf.Timestamp" ? AppendTimestamp(seconds, nanos, out)
+                                        : AppendDuration(seconds, nanos, out);
+    return true;
+  }
+  if (field_mask) {
+    AppendString(joined, out);
+    return true;
+  }
+  bool printed = false;
+  return wrapped != nullptr &&
+         AppendWireValue(wrapped, wrapped_value, /*skip_default=*/false, 0, &printed, out);
+}
+
+bool IsWellKnownPrinted(const pb::Descriptor* type) {
+  const auto wkt = type->well_known_type();
+  return type->full_name() == "google.protobuf.Timestamp" ||
+         type->full_name() == "google.protobuf.Duration" ||
+         type->full_name() == "google.protobuf.FieldMask" ||
+         (wkt >= pb::Descriptor::WELLKNOWNTYPE_DOUBLEVALUE &&
+          wkt <= pb::Descriptor::WELLKNOWNTYPE_BOOLVALUE);
+}
+
+bool AppendWireMessage(const pb::Descriptor* type, std::string_view wire, int depth,
+                       std::string* out) {
+  if (depth > kMaxWireDepth) return false;
+  if (IsWellKnownPrinted(type)) return AppendWireWellKnown(type, wire, out);
+  WireReader reader(wire);
+  out->push_back('{');
+  bool first = true;
+  const FD* current = nullptr;  // the field of the last value read
+  bool array_open = false;      // current's '[' written
+  uint64_t oneofs_seen = 0;     // a bit per oneof: one member each
+  while (!reader.done()) {
+    const FD* field = nullptr;
+    uint32_t wire_type = 0;
+    WireValue value;
+    if (!NextField(reader, type, &field, &wire_type, &value)) return false;
+    if (field == nullptr) continue;  // unknown: not printed
+    const auto number = static_cast<uint64_t>(field->number());
+    if (field != current) {
+      if (current != nullptr && number < static_cast<uint64_t>(current->number())) return false;
+      if (array_open) out->push_back(']');
+      array_open = false;
+      current = field;
+      if (const pb::OneofDescriptor* oneof = field->real_containing_oneof()) {
+        const uint64_t bit = uint64_t{1} << (oneof->index() % 64);
+        if (oneof->index() >= 64 || (oneofs_seen & bit) != 0) return false;
+        oneofs_seen |= bit;
+      }
+    } else if (!field->is_repeated()) {
+      return false;  // a singular field twice: the parse decides (last wins, merge)
+    }
+    const bool packed =
+        field->is_repeated() && field->is_packable() && wire_type == kLengthDelimited;
+    if (!packed && wire_type != WireTypeOf(field)) return false;
+    // Packed values follow one another in the bytes; anything else is one.
+    WireReader packed_reader(value.bytes);
+    while (true) {
+      WireValue element = value;
+      if (packed) {
+        if (packed_reader.done()) break;
+        if (!packed_reader.Value(WireTypeOf(field), &element)) return false;
+      }
+      const size_t mark = out->size();
+      if (field->is_repeated()) {
+        out->append(array_open ? "," : first ? "" : ",");
+        if (!array_open) {
+          AppendString(field->json_name(), out);
+          out->append(":[");
+        }
+      } else {
+        if (!first) out->push_back(',');
+        AppendString(field->json_name(), out);
+        out->push_back(':');
+      }
+      bool printed = false;
+      const bool skip_default = !field->is_repeated() && !field->has_presence();
+      if (!AppendWireValue(field, element, skip_default, depth, &printed, out)) return false;
+      if (printed) {
+        first = false;
+        array_open = field->is_repeated();
+      } else {
+        out->resize(mark);
+      }
+      if (!packed) break;
+    }
+  }
+  if (array_open) out->push_back(']');
+  out->push_back('}');
+  return true;
+}
+
+bool WireSupports(const pb::Descriptor* type, std::set<const pb::Descriptor*>& seen) {
+  if (!seen.insert(type).second) return true;
+  if (type->file()->syntax() != pb::FileDescriptor::SYNTAX_PROTO3) return false;
+  if (IsWellKnownPrinted(type)) return true;
+  for (int i = 0; i < type->field_count(); ++i) {
+    const FD* field = type->field(i);
+    if (field->is_map()) return false;  // duplicate keys: the parse decides
+    if (field->message_type() != nullptr && !WireSupports(field->message_type(), seen)) {
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 bool JsonPrinterSupports(const pb::Descriptor* type) {
@@ -411,5 +848,17 @@ bool JsonPrinterSupports(const pb::Descriptor* type) {
 }
 
 void PrintJson(const pb::Message& message, std::string* out) { AppendMessage(message, out); }
+
+bool WireJsonPrinterSupports(const pb::Descriptor* type) {
+  std::set<const pb::Descriptor*> seen;
+  return JsonPrinterSupports(type) && WireSupports(type, seen);
+}
+
+bool PrintJsonFromWire(const pb::Descriptor* type, std::string_view wire, std::string* out) {
+  const size_t size = out->size();
+  if (AppendWireMessage(type, wire, 0, out)) return true;
+  out->resize(size);
+  return false;
+}
 
 }  // namespace propdesk::gateway

@@ -14,6 +14,7 @@
 #include <google/protobuf/message.h>
 
 #include <string>
+#include <string_view>
 
 namespace propdesk::gateway {
 
@@ -22,5 +23,19 @@ bool JsonPrinterSupports(const google::protobuf::Descriptor* type);
 
 // Appends the JSON of `message` to `out`. `message`'s type must be supported.
 void PrintJson(const google::protobuf::Message& message, std::string* out);
+
+// Whether PrintJsonFromWire handles `type`: what PrintJson does, in proto3
+// files, without map fields (whose duplicate keys only a parse resolves).
+bool WireJsonPrinterSupports(const google::protobuf::Descriptor* type);
+
+// Appends the JSON of the `type` message encoded in `wire` to `out` without
+// parsing it into a Message (no allocation per field): the same text
+// PrintJson writes for the parsed message. Returns false, with `out` as it
+// was, unless `wire` is in the canonical form protobuf's serializers write
+// (fields in number order, a singular field once, each with its type's wire
+// type, valid UTF-8 strings, well-formed); the caller then parses `wire`,
+// which decides what the rest (last-one-wins, merges, malformed bytes) means.
+bool PrintJsonFromWire(const google::protobuf::Descriptor* type, std::string_view wire,
+                       std::string* out);
 
 }  // namespace propdesk::gateway

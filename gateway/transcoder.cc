@@ -557,9 +557,16 @@ std::string Transcoder::SetWellKnown(pb::Message* message, std::string_view text
 }
 
 std::string Transcoder::ToJson(const Route& route, std::string_view binary) const {
+  const pb::Descriptor* type = route.method->output_type();
+  const PrinterSupport support = PrinterSupports(type);
+  if (support.wire && route.response_body_field == nullptr) {
+    // The common case: canonical bytes, printed without building a message.
+    std::string json;
+    if (PrintJsonFromWire(type, binary, &json)) return json;
+  }
   // Parsing first catches bytes that are not the response message (the JSON
   // conversion alone would turn a truncated message into a partial object).
-  std::unique_ptr<pb::Message> response = NewMessage(route.method->output_type());
+  std::unique_ptr<pb::Message> response = NewMessage(type);
   if (!response->ParseFromArray(binary.data(), static_cast<int>(binary.size()))) {
     throw common::Internal("the upstream's " + route.method->output_type()->full_name() +
                            " does not parse");
@@ -568,7 +575,7 @@ std::string Transcoder::ToJson(const Route& route, std::string_view binary) cons
   if (route.response_body_field != nullptr) {
     part = &response->GetReflection()->GetMessage(*response, route.response_body_field, &factory_);
   }
-  if (PrinterSupports(part->GetDescriptor())) {
+  if (PrinterSupports(part->GetDescriptor()).message) {
     std::string json;
     PrintJson(*part, &json);
     return json;
@@ -577,10 +584,10 @@ std::string Transcoder::ToJson(const Route& route, std::string_view binary) cons
                        part == response.get() ? binary : part->SerializeAsString());
 }
 
-bool Transcoder::PrinterSupports(const pb::Descriptor* type) const {
+Transcoder::PrinterSupport Transcoder::PrinterSupports(const pb::Descriptor* type) const {
   std::lock_guard<std::mutex> lock(printer_supports_mu_);
-  auto [it, added] = printer_supports_.try_emplace(type, false);
-  if (added) it->second = JsonPrinterSupports(type);
+  auto [it, added] = printer_supports_.try_emplace(type);
+  if (added) it->second = {JsonPrinterSupports(type), WireJsonPrinterSupports(type)};
   return it->second;
 }
 

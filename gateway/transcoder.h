@@ -88,15 +88,21 @@ class Transcoder {
   std::string JsonToBinary(const google::protobuf::Descriptor* type, std::string_view json,
                            std::string* binary) const;
 
-  // Whether gateway/json_printer.h handles `type` (else protobuf prints).
-  bool PrinterSupports(const google::protobuf::Descriptor* type) const;
+  // Which of gateway/json_printer.h's printers handle `type` (neither:
+  // protobuf prints), worked out once per type.
+  struct PrinterSupport {
+    bool message = false;  // PrintJson
+    bool wire = false;     // PrintJsonFromWire
+  };
+  PrinterSupport PrinterSupports(const google::protobuf::Descriptor* type) const;
 
   const google::protobuf::DescriptorPool* const pool_;
   const TranscodeLimits limits_;
   std::unique_ptr<google::protobuf::util::TypeResolver> resolver_;  // thread-safe
   mutable google::protobuf::DynamicMessageFactory factory_;         // thread-safe
   mutable std::mutex printer_supports_mu_;
-  mutable std::map<const google::protobuf::Descriptor*, bool> printer_supports_;  // guarded
+  mutable std::map<const google::protobuf::Descriptor*, PrinterSupport>
+      printer_supports_;  // guarded by printer_supports_mu_
 };
 
 // The type URL protobuf's JSON utilities use for a message type.
