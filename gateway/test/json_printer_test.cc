@@ -46,18 +46,30 @@ std::string Ours(const pb::Message& message) {
   return json;
 }
 
-TEST(JsonPrinterTest, PrintsWhatProtobufPrintsForEveryApiMessage) {
+// Runs `check(message, seed)` on every API message type `supported`
+// accepts, empty (seed 0) and filled with seeds 1-7; returns how many.
+template <class Check>
+int ForEveryApiMessage(bool (*supported)(const pb::Descriptor*), Check check) {
   pb::DynamicMessageFactory factory;
-  int compared = 0;
+  int checked = 0;
   for (const pb::Descriptor* type : test::ApiMessageTypes()) {
-    if (!JsonPrinterSupports(type)) continue;
+    if (!supported(type)) continue;
     for (int seed = 0; seed < 8; ++seed) {
       std::unique_ptr<pb::Message> message(factory.GetPrototype(type)->New());
       if (seed > 0) test::Filler(seed).Fill(message.get(), 0);
-      EXPECT_EQ(Ours(*message), Protobuf(*message)) << type->full_name() << " seed " << seed;
-      ++compared;
+      check(*message, seed);
+      ++checked;
     }
   }
+  return checked;
+}
+
+TEST(JsonPrinterTest, PrintsWhatProtobufPrintsForEveryApiMessage) {
+  const int compared =
+      ForEveryApiMessage(JsonPrinterSupports, [](const pb::Message& message, int seed) {
+        EXPECT_EQ(Ours(message), Protobuf(message))
+            << message.GetDescriptor()->full_name() << " seed " << seed;
+      });
   EXPECT_GT(compared, 200);
 }
 
@@ -176,18 +188,11 @@ std::optional<std::string> FromWire(const pb::Descriptor* type, const std::strin
 }
 
 TEST(JsonPrinterTest, PrintsFromWireWhatProtobufPrintsForEveryApiMessage) {
-  pb::DynamicMessageFactory factory;
-  int compared = 0;
-  for (const pb::Descriptor* type : test::ApiMessageTypes()) {
-    if (!WireJsonPrinterSupports(type)) continue;
-    for (int seed = 0; seed < 8; ++seed) {
-      std::unique_ptr<pb::Message> message(factory.GetPrototype(type)->New());
-      if (seed > 0) test::Filler(seed).Fill(message.get(), 0);
-      const std::string wire = message->SerializeAsString();
-      EXPECT_EQ(FromWire(type, wire), Protobuf(*message)) << type->full_name() << " seed " << seed;
-      ++compared;
-    }
-  }
+  const int compared =
+      ForEveryApiMessage(WireJsonPrinterSupports, [](const pb::Message& message, int seed) {
+        EXPECT_EQ(FromWire(message.GetDescriptor(), message.SerializeAsString()), Protobuf(message))
+            << message.GetDescriptor()->full_name() << " seed " << seed;
+      });
   EXPECT_GT(compared, 200);
 }
 
