@@ -404,22 +404,45 @@ void AppendMapKey(const pb::Message& entry, std::string* out) {
   }
 }
 
+// How a message type is written in JSON: the well-known types printed here
+// have their own forms, every other one is an object. Told by the
+// descriptor's well-known-type tag, not by comparing names.
+enum class JsonForm { kObject, kTimestamp, kDuration, kFieldMask, kWrapper };
+
+JsonForm FormOf(const pb::Descriptor* type) {
+  const auto wkt = type->well_known_type();
+  switch (wkt) {
+    case pb::Descriptor::WELLKNOWNTYPE_TIMESTAMP:
+      return JsonForm::kTimestamp;
+    case pb::Descriptor::WELLKNOWNTYPE_DURATION:
+      return JsonForm::kDuration;
+    case pb::Descriptor::WELLKNOWNTYPE_FIELDMASK:
+      return JsonForm::kFieldMask;
+    default:
+      return wkt >= pb::Descriptor::WELLKNOWNTYPE_DOUBLEVALUE &&
+                     wkt <= pb::Descriptor::WELLKNOWNTYPE_BOOLVALUE
+                 ? JsonForm::kWrapper
+                 : JsonForm::kObject;
+  }
+}
+
 void AppendMessage(const pb::Message& m, std::string* out) {
-  const std::string& type = m.GetDescriptor()->full_name();
-  if (type == "google.protobuf.Timestamp") {
-    const auto [seconds, nanos] = SecondsAndNanos(m);
-    return AppendTimestamp(seconds, nanos, out);
-  }
-  if (type == "google.protobuf.Duration") {
-    const auto [seconds, nanos] = SecondsAndNanos(m);
-    return AppendDuration(seconds, nanos, out);
-  }
-  if (type == "google.protobuf.FieldMask") return AppendFieldMask(m, out);
-  if (m.GetDescriptor()->well_known_type() >= pb::Descriptor::WELLKNOWNTYPE_DOUBLEVALUE &&
-      m.GetDescriptor()->well_known_type() <= pb::Descriptor::WELLKNOWNTYPE_BOOLVALUE) {
-    // A wrapper is its value (its default too: the wrapper itself is set).
-    const FD* value = m.GetDescriptor()->FindFieldByName("value");
-    return AppendValue(m, value, -1, out);
+  switch (FormOf(m.GetDescriptor())) {
+    case JsonForm::kTimestamp: {
+      const auto [seconds, nanos] = SecondsAndNanos(m);
+      return AppendTimestamp(seconds, nanos, out);
+    }
+    case JsonForm::kDuration: {
+      const auto [seconds, nanos] = SecondsAndNanos(m);
+      return AppendDuration(seconds, nanos, out);
+    }
+    case JsonForm::kFieldMask:
+      return AppendFieldMask(m, out);
+    case JsonForm::kWrapper:
+      // A wrapper is its value (its default too: the wrapper itself is set).
+      return AppendValue(m, m.GetDescriptor()->FindFieldByNumber(1), -1, out);
+    case JsonForm::kObject:
+      break;
   }
   const pb::Reflection* r = m.GetReflection();
   std::vector<const FD*> fields;
@@ -701,12 +724,11 @@ bool AppendWireValue(const FD* field, const WireValue& value, bool skip_default,
 
 // Timestamp, Duration, FieldMask and the wrappers: their fields read off
 // the wire, then printed as the message path prints them.
-bool AppendWireWellKnown(const pb::Descriptor* type, std::string_view wire, std::string* out) {
-  const std::string& name = type->full_name();
-  const bool seconds_and_nanos =
-      name == "google.protobuf.Timestamp" || name == "google.protobuf.Duration";
-  const bool field_mask = name == "google.protobuf.FieldMask";
-  const FD* wrapped = seconds_and_nanos || field_mask ? nullptr : type->FindFieldByNumber(1);
+bool AppendWireWellKnown(const pb::Descriptor* type, JsonForm form, std::string_view wire,
+                         std::string* out) {
+  const bool seconds_and_nanos = form == JsonForm::kTimestamp || form == JsonForm::kDuration;
+  const bool field_mask = form == JsonForm::kFieldMask;
+  const FD* wrapped = form == JsonForm::kWrapper ? type->FindFieldByNumber(1) : nullptr;
   WireReader reader(wire);
   uint64_t numbers[2] = {0, 0};  // seconds, nanos
   WireValue wrapped_value;
@@ -734,8 +756,8 @@ bool AppendWireWellKnown(const pb::Descriptor* type, std::string_view wire, std:
   if (seconds_and_nanos) {
     const auto seconds = static_cast<int64_t>(numbers[0]);
     const auto nanos = static_cast<int32_t>(numbers[1]);
-    name == "google.protobuf.Timestamp" ? AppendTimestamp(seconds, nanos, out)
-                                        : AppendDuration(seconds, nanos, out);
+    form == JsonForm::kTimestamp ? AppendTimestamp(seconds, nanos, out)
+                                 : AppendDuration(seconds, nanos, out);
     return true;
   }
   if (field_mask) {
@@ -747,19 +769,12 @@ bool AppendWireWellKnown(const pb::Descriptor* type, std::string_view wire, std:
          AppendWireValue(wrapped, wrapped_value, /*skip_default=*/false, 0, &printed, out);
 }
 
-bool IsWellKnownPrinted(const pb::Descriptor* type) {
-  const auto wkt = type->well_known_type();
-  return type->full_name() == "google.protobuf.Timestamp" ||
-         type->full_name() == "google.protobuf.Duration" ||
-         type->full_name() == "google.protobuf.FieldMask" ||
-         (wkt >= pb::Descriptor::WELLKNOWNTYPE_DOUBLEVALUE &&
-          wkt <= pb::Descriptor::WELLKNOWNTYPE_BOOLVALUE);
-}
-
 bool AppendWireMessage(const pb::Descriptor* type, std::string_view wire, int depth,
                        std::string* out) {
   if (depth > kMaxWireDepth) return false;
-  if (IsWellKnownPrinted(type)) return AppendWireWellKnown(type, wire, out);
+  if (const JsonForm form = FormOf(type); form != JsonForm::kObject) {
+    return AppendWireWellKnown(type, form, wire, out);
+  }
   WireReader reader(wire);
   out->push_back('{');
   bool first = true;
@@ -829,7 +844,7 @@ bool AppendWireMessage(const pb::Descriptor* type, std::string_view wire, int de
 bool WireSupports(const pb::Descriptor* type, std::set<const pb::Descriptor*>& seen) {
   if (!seen.insert(type).second) return true;
   if (type->file()->syntax() != pb::FileDescriptor::SYNTAX_PROTO3) return false;
-  if (IsWellKnownPrinted(type)) return true;
+  if (FormOf(type) != JsonForm::kObject) return true;
   for (int i = 0; i < type->field_count(); ++i) {
     const FD* field = type->field(i);
     if (field->is_map()) return false;  // duplicate keys: the parse decides

@@ -568,8 +568,7 @@ std::string Transcoder::ToJson(const Route& route, std::string_view binary) cons
   // conversion alone would turn a truncated message into a partial object).
   std::unique_ptr<pb::Message> response = NewMessage(type);
   if (!response->ParseFromArray(binary.data(), static_cast<int>(binary.size()))) {
-    throw common::Internal("the upstream's " + route.method->output_type()->full_name() +
-                           " does not parse");
+    throw common::Internal("the upstream's " + type->full_name() + " does not parse");
   }
   const pb::Message* part = response.get();
   if (route.response_body_field != nullptr) {
