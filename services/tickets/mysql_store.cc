@@ -129,7 +129,6 @@ Ticket TicketFromRow(sql::ResultSet& rs) {
   return t;
 }
 
-// Fills the deadlines of `tickets` (keyed by numeric id) from ticket_deadlines.
 // A deadline's columns, named apart from the ticket's own (`kind`), so that
 // one row can carry both (Find's join).
 constexpr const char* kDeadlineColumns =
@@ -145,6 +144,7 @@ void AddDeadlineFromRow(sql::ResultSet& rs, Ticket& ticket) {
   if (!rs.isNull("deadline_met_at_us")) d.met_at = FromMicros(rs.getInt64("deadline_met_at_us"));
 }
 
+// Fills the deadlines of `tickets` (keyed by numeric id) from ticket_deadlines.
 void LoadDeadlines(MysqlConnection& tx, std::map<int64_t, Ticket*>& tickets) {
   if (tickets.empty()) return;
   std::string sql = std::string("SELECT d.ticket_id, ") + kDeadlineColumns +
