@@ -583,55 +583,50 @@ struct Scalar {
 
 Scalar ReadScalar(const FD* field, uint64_t n) {
   Scalar v;
+  uint64_t bits = 0;  // the value's own bits: zero exactly at the proto3 default
   switch (field->type()) {
     case FD::TYPE_INT32:
     case FD::TYPE_SFIXED32:
     case FD::TYPE_ENUM:
       v.i = static_cast<int32_t>(n);
-      v.zero = v.i == 0;
       break;
     case FD::TYPE_SINT32:
       v.i = static_cast<int32_t>(ZigZag(static_cast<uint32_t>(n)));
-      v.zero = v.i == 0;
       break;
     case FD::TYPE_INT64:
     case FD::TYPE_SFIXED64:
       v.i = static_cast<int64_t>(n);
-      v.zero = v.i == 0;
       break;
     case FD::TYPE_SINT64:
       v.i = ZigZag(n);
-      v.zero = v.i == 0;
       break;
     case FD::TYPE_UINT32:
     case FD::TYPE_FIXED32:
       v.u = static_cast<uint32_t>(n);
-      v.zero = v.u == 0;
       break;
     case FD::TYPE_UINT64:
     case FD::TYPE_FIXED64:
       v.u = n;
-      v.zero = v.u == 0;
       break;
     case FD::TYPE_BOOL:
       v.i = n != 0 ? 1 : 0;
-      v.zero = v.i == 0;
       break;
     case FD::TYPE_FLOAT: {
-      const auto bits = static_cast<uint32_t>(n);
+      const auto float_bits = static_cast<uint32_t>(n);
       float f;
-      std::memcpy(&f, &bits, sizeof(f));
+      std::memcpy(&f, &float_bits, sizeof(f));
       v.d = f;
-      v.zero = bits == 0;  // -0.0 is set, as protobuf decides by the bits
+      bits = float_bits;  // -0.0 is set: protobuf decides by the bits
       break;
     }
     case FD::TYPE_DOUBLE:
       std::memcpy(&v.d, &n, sizeof(v.d));
-      v.zero = n == 0;
+      bits = n;
       break;
     default:
       break;
   }
+  v.zero = v.i == 0 && v.u == 0 && bits == 0;
   return v;
 }
 
