@@ -3,59 +3,78 @@
 // figure (`bench: <name> <value> <unit> [details]`, tests/bench/run.sh).
 //
 // Scenarios:
-//   echo            EchoService.Echo of the in-process test upstream (it
-//                   verifies the JWT on every call, like a real service): the
-//                   gateway's own cost, against an upstream that does nothing.
+//   echo            EchoService.Echo of the test upstream (it verifies the
+//                   JWT on every call, like a real service): the gateway's
+//                   own cost, against an upstream that does nothing.
 //   tickets_create  TicketsService.CreateTicket and
-//   tickets_get     GetTicket of the real tickets service, wired in-process
-//                   on the harness' MariaDB and Redis
-//                   (tickets/testing/tickets_harness.h); only under run.sh
+//   tickets_get     GetTicket of the real tickets service (propdesk-tickets)
+//                   on the harness' MariaDB and Redis; only under run.sh
 //                   (PROPDESK_TEST_ENV), which starts those servers.
 // Adding a scenario means adding its direct and gateway callers; the
 // measuring code does not change.
 //
-// Everything runs in this process (load generator, gateway, upstream) on the
-// same cores, as `make bench` runs on a 2-core machine: absolute numbers are
-// what one box does; the gateway-vs-direct ratio is the figure to watch
-// (targets: p50 overhead <= 1 ms, throughput >= 0.7 x direct). Both paths
-// are driven the same way, with no thread per caller
-// (bench::MeasureAsyncLoad): gRPC's callback API, one channel per 8 calls in
-// flight, and an epoll HTTP client with one connection per call in flight
-// (http_load_client.h).
+// Topology: as deployed. The upstream and the gateway are processes of
+// their own — the propdesk-tickets and propdesk-gateway binaries configured
+// by their environment as `make run` configures them (the echo upstream is
+// this binary run with --echo-upstream) — and this process only generates
+// load. With the service in the load generator's process, gRPC shares its
+// pollers between the direct path's client and the service, which no
+// deployment does: GetTicket at 1 caller took 0.19 ms directly that way, and
+// 0.31 ms from another process.
+// Everything still shares the same cores, as `make bench` runs on a 2-core
+// machine: absolute numbers are what one box does; the gateway-vs-direct
+// ratio is the figure to watch (targets: p50 overhead <= 1 ms, throughput
+// >= 0.7 x direct). Both paths are driven the same way, with no thread per
+// caller (bench::MeasureAsyncLoad): gRPC's callback API, one channel per 8
+// calls in flight, and an epoll HTTP client with one connection per call in
+// flight (http_load_client.h).
 //
 // Environment: PROPDESK_BENCH_SECONDS (default 4: each path gets twice that per measurement);
 // PROPDESK_BENCH_CONCURRENCY (comma-separated, default 1,16,64);
-// PROPDESK_BENCH_GATEWAY_THREADS (the gateway's I/O threads, default 2);
+// PROPDESK_BENCH_GATEWAY_THREADS (the gateway's GATEWAY_THREADS, default its own: 2);
 // PROPDESK_BENCH_SCENARIOS (comma-separated names, default all);
 // PROPDESK_BENCH_PATHS (direct or via: measure one path alone, for a
 // profiler; default both, compared);
 // PROPDESK_TEST_ENV (set by run.sh): the harness' servers — the gateway's
-// rate limits use its Redis, as in production, and the tickets scenarios run.
+// rate limits use its Redis, as in production, and the tickets scenarios run;
+// PROPDESK_TEST_TMP: where the processes' logs go (default /tmp).
 
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <prometheus/registry.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <functional>
+#include <future>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include "bench/support/load.h"
+#include "bench/support/process.h"
 #include "common/log.h"
-#include "gateway/gateway.h"
+#include "common/migrations.h"
+#include "common/mysql.h"
+#include "gateway/descriptors.h"
+#include "gateway/route_table.h"
+#include "gateway/transcoder.h"
 #include "http_load_client.h"
 #include "propdesk/testing/v1/echo.grpc.pb.h"
 #include "propdesk/tickets/v1/tickets_service.grpc.pb.h"
-#include "support/gateway_harness.h"
 #include "support/http_client.h"
 #include "support/json_at.h"
+#include "support/test_descriptors.h"
 #include "support/test_env.h"
 #include "support/test_upstream.h"
 #include "tickets/testing/tickets_harness.h"
@@ -142,30 +161,117 @@ void Compare(const Scenario& scenario) {
   }
 }
 
-// A gateway as production runs it, but with limits that never refuse.
-std::unique_ptr<Gateway> StartGateway(GatewayConfig config, const std::string& scenario) {
-  config.per_principal = {1e6, 1e6};
-  config.per_site = {1e6, 1e6};
-  config.log_level = common::LogLevel::kWarn;
-  if (const char* threads = std::getenv("PROPDESK_BENCH_GATEWAY_THREADS"))
-    config.threads = std::atoi(threads);
-  std::string limiter = "in-process";
-  if (std::getenv("PROPDESK_TEST_ENV") != nullptr) {  // under run.sh: the harness's Redis
-    config.redis = propdesk::testing::SharedRedis(/*pool_size=*/64);
-    limiter = "redis";
+// ---------------------------------------------------------- processes
+
+// Where a started process's stdout and stderr go.
+std::string LogPath(const std::string& name) {
+  const char* tmp = std::getenv("PROPDESK_TEST_TMP");
+  const std::filesystem::path dir = tmp != nullptr ? tmp : "/tmp";
+  std::filesystem::create_directories(dir);
+  return (dir / ("bench_gateway-" + name + ".log")).string();
+}
+
+std::string SelfPath() {
+  char path[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", path, sizeof path - 1);
+  if (n <= 0) throw std::runtime_error("cannot find this binary (/proc/self/exe)");
+  return std::string(path, static_cast<size_t>(n));
+}
+
+// Variables added to a started process's environment.
+using EnvList = std::vector<std::pair<std::string, std::string>>;
+
+// The harness' Redis (run.sh), as REDIS_ADDR; none outside run.sh.
+std::optional<std::string> HarnessRedisAddress() {
+  if (std::getenv("PROPDESK_TEST_ENV") == nullptr) return std::nullopt;
+  const common::RedisOptions redis = propdesk::testing::SharedRedis();
+  return redis.host + ":" + std::to_string(redis.port);
+}
+
+// The gateway binary as production runs it (its own process, configured by
+// its environment, its rate limits on the harness' Redis), but with limits
+// that never refuse. Waits until /readyz says every upstream is SERVING.
+struct GatewayProcess {
+  std::unique_ptr<bench::ChildProcess> process;
+  int port = 0;
+};
+
+GatewayProcess StartGateway(const std::string& upstreams,
+                            const std::vector<std::string>& descriptors,
+                            const std::string& jwt_secret, const std::string& scenario) {
+  GatewayProcess gateway;
+  gateway.port = bench::FreeLoopbackPort();
+  std::string descriptor_list;
+  for (const std::string& path : descriptors) {
+    descriptor_list += (descriptor_list.empty() ? "" : ",") + path;
   }
-  auto logger = std::make_shared<const common::Logger>("gateway", common::LogLevel::kWarn);
-  auto gateway =
-      std::make_unique<Gateway>(config, logger, std::make_shared<prometheus::Registry>());
-  gateway->Start();
-  if (!gateway->WaitUntilReady(std::chrono::seconds(10))) {
-    std::fprintf(stderr, "bench_gateway: the %s upstream did not become ready\n", scenario.c_str());
-    return nullptr;
+  EnvList env = {{"HTTP_HOST", "127.0.0.1"},
+                 {"HTTP_PORT", std::to_string(gateway.port)},
+                 {"METRICS_PORT", std::to_string(bench::FreeLoopbackPort())},
+                 {"GATEWAY_UPSTREAMS", upstreams},
+                 {"GATEWAY_DESCRIPTORS", descriptor_list},
+                 {"JWT_HS256_SECRET", jwt_secret},
+                 {"GATEWAY_RATE_PRINCIPAL", "1000000"},
+                 {"GATEWAY_RATE_SITE", "1000000"},
+                 {"READINESS_INTERVAL_MS", "100"},
+                 // A log line per call is not what is being measured.
+                 {"LOG_LEVEL", "warn"}};
+  const char* threads = std::getenv("PROPDESK_BENCH_GATEWAY_THREADS");
+  if (threads != nullptr) env.emplace_back("GATEWAY_THREADS", threads);
+  const std::optional<std::string> redis = HarnessRedisAddress();
+  if (redis) env.emplace_back("REDIS_ADDR", *redis);
+  gateway.process = std::make_unique<bench::ChildProcess>(
+      bench::ChildProcess::Options{.binary = PROPDESK_GATEWAY_BINARY,
+                                   .args = {},
+                                   .env = env,
+                                   .log_path = LogPath("gateway-" + scenario),
+                                   .pipe_stdout = false});
+  const auto deadline = Clock::now() + std::chrono::seconds(30);
+  for (;;) {
+    try {
+      if (HttpClient(gateway.port).Send("GET", "/readyz").status == 200) break;
+    } catch (const std::exception&) {
+      // not listening yet
+    }
+    if (!gateway.process->Running() || Clock::now() > deadline) {
+      throw std::runtime_error("the gateway for " + scenario + " did not become ready; see " +
+                               gateway.process->log_path());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  std::printf("bench: gateway_setup_%s 1 info rate_limiter=%s threads=%d seconds=%.1f\n",
-              scenario.c_str(), limiter.c_str(), config.threads,
+  std::printf("bench: gateway_setup_%s 1 info rate_limiter=%s threads=%s seconds=%.1f\n",
+              scenario.c_str(), redis ? "redis" : "in-process", threads != nullptr ? threads : "2",
               bench::BenchDuration().count() / 1000.0);
   return gateway;
+}
+
+std::shared_ptr<grpc::Channel> NewChannel(const std::string& address) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // a connection of its own
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+}
+
+// gRPC 1.51 (Debian 12) freed its callback completion queue twice
+// (AddressSanitizer: double-free in grpc_cq_internal_unref, on one of its
+// own threads) between two rounds of this benchmark, when every channel that
+// had made callback calls was gone and new ones started: each round makes
+// and drops its own channels. One channel that has made a callback call (a
+// health check) therefore lives as long as this process, as the gateway's
+// upstream channels do in the gateway.
+void KeepCallbackQueue(const std::string& address) {
+  static std::shared_ptr<grpc::Channel> kept;
+  if (kept) return;
+  kept = NewChannel(address);
+  grpc::GenericStub stub(kept);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  grpc::Slice empty;  // HealthCheckRequest{service: ""}
+  const grpc::ByteBuffer request(&empty, 1);
+  grpc::ByteBuffer response;
+  std::promise<void> answered;
+  stub.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, &response,
+                 [&](grpc::Status) { answered.set_value(); });
+  answered.get_future().wait();
 }
 
 // Calls through the gateway: `request(slot)` is the whole HTTP request.
@@ -210,23 +316,30 @@ struct AsyncCall {
 
 // ------------------------------------------------------------------- echo
 
+// The echo upstream's process: this binary with --echo-upstream. It prints
+// its port and serves until it is stopped.
+int ServeEchoUpstream() {
+  test::TestUpstream upstream;
+  std::printf("%d\n", upstream.port());
+  std::fflush(stdout);
+  for (;;) ::pause();  // SIGTERM ends it
+}
+
 bool BenchEcho() {
   if (!Wanted("echo")) return true;
-  test::TestUpstream upstream;
-  std::unique_ptr<Gateway> gateway = StartGateway(
-      test::TestGatewayConfig({{"testing", upstream.address()}}, test::TestingDescriptors()),
-      "echo");
-  if (!gateway) return false;
+  bench::ChildProcess upstream({.binary = SelfPath(),
+                                .args = {"--echo-upstream"},
+                                .env = {},
+                                .log_path = LogPath("echo-upstream"),
+                                .pipe_stdout = true});
+  const std::string address = "127.0.0.1:" + upstream.ReadLine(std::chrono::seconds(10));
+  KeepCallbackQueue(address);
+  const GatewayProcess gateway =
+      StartGateway("testing=" + address, test::TestingDescriptors(), test::kTestJwtSecret, "echo");
   const std::string token = test::MakeToken({.lifetime = std::chrono::hours(1)});
-  const std::string address = upstream.address();
-  auto new_channel = [address] {
-    grpc::ChannelArguments args;
-    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // its own connection, not the gateway's
-    return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
-  };
   namespace echo_v1 = ::propdesk::testing::v1;
   const LoadFactory direct = DirectLoad<echo_v1::EchoService>(
-      new_channel, token,
+      [address] { return NewChannel(address); }, token,
       [](echo_v1::EchoService::Stub& stub, const std::string& authorization, Done done) {
         auto call =
             std::make_shared<AsyncCall<echo_v1::EchoRequest, echo_v1::EchoResponse>>(authorization);
@@ -238,8 +351,7 @@ bool BenchEcho() {
   const std::string request =
       test::HttpClient::Format("POST", "/v1/sites/s1/echoes", R"({"message":"bench"})",
                                {{"Authorization", "Bearer " + token}});
-  Compare({"echo", direct, HttpLoad(gateway->port(), [request](int) { return request; })});
-  gateway->Shutdown(Clock::now() + std::chrono::seconds(5));
+  Compare({"echo", direct, HttpLoad(gateway.port, [request](int) { return request; })});
   return true;
 }
 
@@ -249,15 +361,21 @@ constexpr char kBenchSite[] = "GW01";
 
 // The gateway's CPU per request for JSON ↔ protobuf of a CreateTicket
 // request and a GetTicket response (a full Ticket), one thread, in µs.
-void BenchTranscoding(const Gateway& gateway, tickets::testing::TicketsHarness& harness,
-                      const std::string& token, const std::string& ticket_id) {
+void BenchTranscoding(const std::string& tickets_address, const std::string& token,
+                      const std::string& ticket_id) {
+  // The gateway's route table and transcoder, as it builds them at start-up.
+  const LoadedDescriptors descriptors =
+      LoadDescriptorSets({test::DescriptorPath("propdesk_tickets.pb")});
+  const RouteTable routes = RouteTable::Build(
+      descriptors.services, [](const google::protobuf::ServiceDescriptor&) { return "tickets"; });
+  const Transcoder transcoder(descriptors.pool.get());
   const Route* create = nullptr;
   const Route* get = nullptr;
-  for (const Route& route : gateway.routes().routes()) {
+  for (const Route& route : routes.routes()) {
     if (route.method->name() == "CreateTicket") create = &route;
     if (route.method->name() == "GetTicket") get = &route;
   }
-  auto stub = tickets_v1::TicketsService::NewStub(harness.NewChannel());
+  auto stub = tickets_v1::TicketsService::NewStub(NewChannel(tickets_address));
   grpc::ClientContext context;
   context.AddMetadata("authorization", "Bearer " + token);
   tickets_v1::GetTicketRequest request;
@@ -281,12 +399,57 @@ void BenchTranscoding(const Gateway& gateway, tickets::testing::TicketsHarness& 
     return std::chrono::duration<double, std::micro>(Clock::now() - start).count() / kRounds;
   };
   bench::PrintFigure("gateway_transcode_create_ticket_request", micros_per_call([&] {
-                       gateway.transcoder().ToUpstream(*create, bindings, "", body, "key-1");
+                       transcoder.ToUpstream(*create, bindings, "", body, "key-1");
                      }),
                      "us", "(JSON body → protobuf, one thread)");
   bench::PrintFigure("gateway_transcode_get_ticket_response",
-                     micros_per_call([&] { gateway.transcoder().ToJson(*get, binary); }), "us",
+                     micros_per_call([&] { transcoder.ToJson(*get, binary); }), "us",
                      "(protobuf → JSON, one thread)");
+}
+
+// The tickets service as production runs it: the propdesk-tickets binary on
+// a fresh database of the harness' MariaDB (migrated, with the bench's
+// site) and on its Redis. Returns at once: the gateway's readiness waits
+// for the service to be SERVING.
+struct TicketsProcess {
+  std::unique_ptr<bench::ChildProcess> process;
+  std::string address;
+};
+
+TicketsProcess StartTickets() {
+  constexpr int kPoolSize = 16;  // README's MYSQL_DSN example
+  const common::MysqlOptions database =
+      propdesk::testing::FreshDatabase("bench_gateway", kPoolSize);
+  {
+    common::MysqlPool pool(database);
+    common::ApplyMigrations(pool,
+                            {{"common", PROPDESK_SOURCE_DIR "/services/common/migrations"},
+                             {"tickets", PROPDESK_SOURCE_DIR "/services/tickets/migrations"}});
+    tickets::MysqlTicketStore store;
+    pool.WithTransaction([&](common::MysqlConnection& tx) {
+      store.UpsertSite(tx, {kBenchSite, "g1", kBenchSite, "Gateway bench"});
+    });
+  }
+  TicketsProcess tickets;
+  const int port = bench::FreeLoopbackPort();
+  tickets.address = "127.0.0.1:" + std::to_string(port);
+  const std::string dsn = "mysql://" + database.user + ":" + database.password + "@" +
+                          database.host + ":" + std::to_string(database.port) + "/" +
+                          database.database + "?pool=" + std::to_string(kPoolSize);
+  tickets.process = std::make_unique<bench::ChildProcess>(bench::ChildProcess::Options{
+      .binary = PROPDESK_TICKETS_BINARY,
+      .args = {},
+      .env = {{"GRPC_PORT", std::to_string(port)},
+              {"METRICS_PORT", std::to_string(bench::FreeLoopbackPort())},
+              {"MYSQL_DSN", dsn},
+              {"REDIS_ADDR", *HarnessRedisAddress()},
+              {"JWT_HS256_SECRET", tickets::testing::kHarnessSecret},
+              {"MIGRATIONS_DIR", PROPDESK_SOURCE_DIR "/services/tickets/migrations"},
+              {"COMMON_MIGRATIONS_DIR", PROPDESK_SOURCE_DIR "/services/common/migrations"},
+              {"LOG_LEVEL", "warn"}},
+      .log_path = LogPath("tickets"),
+      .pipe_stdout = false});
+  return tickets;
 }
 
 bool BenchTickets() {
@@ -295,16 +458,12 @@ bool BenchTickets() {
     std::printf("bench: gateway_tickets 0 skipped (needs the harness' MariaDB: make bench)\n");
     return true;
   }
-  tickets::testing::HarnessOptions options;
-  options.database_prefix = "bench_gateway";
-  options.sites = {{kBenchSite, "g1", kBenchSite, "Gateway bench"}};
-  tickets::testing::TicketsHarness harness(options);
-  GatewayConfig config = test::TestGatewayConfig({{"tickets", harness.address()}},
-                                                 {test::DescriptorPath("propdesk_tickets.pb")});
-  config.jwt = harness.jwt();
-  std::unique_ptr<Gateway> gateway = StartGateway(config, "tickets");
-  if (!gateway) return false;
-  const int port = gateway->port();
+  const TicketsProcess tickets = StartTickets();
+  const GatewayProcess gateway =
+      StartGateway("tickets=" + tickets.address, {test::DescriptorPath("propdesk_tickets.pb")},
+                   tickets::testing::kHarnessSecret, "tickets");
+  KeepCallbackQueue(tickets.address);
+  const int port = gateway.port;
   const std::string token = tickets::testing::TicketsHarness::Token(
       {.subject = "staff-7", .sites = {kBenchSite}, .roles = {"front_desk"}});
   const test::Headers auth = {{"Authorization", "Bearer " + token}};
@@ -315,7 +474,8 @@ bool BenchTickets() {
   auto sequence = std::make_shared<std::atomic<int64_t>>(0);
   const std::string tickets_path = std::string("/v1/sites/") + kBenchSite + "/tickets";
 
-  auto new_channel = [&harness] { return harness.NewChannel(); };
+  const std::string address = tickets.address;
+  auto new_channel = [address] { return NewChannel(address); };
   using CreateCall = AsyncCall<tickets_v1::CreateTicketRequest, tickets_v1::CreateTicketResponse>;
   const LoadFactory direct_create = DirectLoad<tickets_v1::TicketsService>(
       new_channel, token,
@@ -377,7 +537,7 @@ bool BenchTickets() {
         stub.async()->GetTicket(&call->context, &call->request, &call->response,
                                 [call, done = std::move(done)](grpc::Status s) { done(s.ok()); });
       });
-  BenchTranscoding(*gateway, harness, token, ticket_id);
+  BenchTranscoding(tickets.address, token, ticket_id);
   const std::string ticket_path = tickets_path + "/" + ticket_id;
   const std::string get_request = HttpClient::Format("GET", ticket_path, "", auth);
   const LoadFactory gateway_get = HttpLoad(port, [get_request](int) { return get_request; });
@@ -386,20 +546,26 @@ bool BenchTickets() {
   // dirty pages for a minute (about 10,000 pages at the end of the create
   // rounds), CPU the reads' rounds would otherwise share.
   Compare({"tickets_create", direct_create, gateway_create});
-  gateway->Shutdown(Clock::now() + std::chrono::seconds(5));
   return true;
 }
 
 int Run() {
-  // The services in this process log at warn, as the gateway does here:
-  // a log line per call is not what is being measured.
   common::SetDefaultLogger(
       std::make_shared<const common::Logger>("bench_gateway", common::LogLevel::kWarn));
-  const bool ok = BenchEcho() && BenchTickets();
-  return ok ? 0 : 1;
+  try {
+    return BenchEcho() && BenchTickets() ? 0 : 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_gateway: %s\n", e.what());
+    return 1;
+  }
 }
 
 }  // namespace
 }  // namespace propdesk::gateway
 
-int main() { return propdesk::gateway::Run(); }
+int main(int argc, char** argv) {
+  if (argc > 1 && std::string_view(argv[1]) == "--echo-upstream") {
+    return propdesk::gateway::ServeEchoUpstream();
+  }
+  return propdesk::gateway::Run();
+}
