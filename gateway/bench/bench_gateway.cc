@@ -69,6 +69,7 @@
 #include "gateway/descriptors.h"
 #include "gateway/route_table.h"
 #include "gateway/transcoder.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "http_load_client.h"
 #include "propdesk/testing/v1/echo.grpc.pb.h"
 #include "propdesk/tickets/v1/tickets_service.grpc.pb.h"
@@ -407,10 +408,29 @@ void BenchTranscoding(const std::string& tickets_address, const std::string& tok
                      "(protobuf → JSON, one thread)");
 }
 
+// Waits until the server at `address` answers its health check SERVING;
+// throws, naming its log, when `process` exits or 30 s pass first.
+void WaitUntilServing(bench::ChildProcess& process, const std::string& address) {
+  auto health = grpc::health::v1::Health::NewStub(NewChannel(address));
+  const auto deadline = Clock::now() + std::chrono::seconds(30);
+  for (;;) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(1));
+    grpc::health::v1::HealthCheckResponse response;
+    if (health->Check(&context, {}, &response).ok() &&
+        response.status() == grpc::health::v1::HealthCheckResponse::SERVING) {
+      return;
+    }
+    if (!process.Running() || Clock::now() > deadline) {
+      throw std::runtime_error(address + " did not start serving; see " + process.log_path());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
 // The tickets service as production runs it: the propdesk-tickets binary on
 // a fresh database of the harness' MariaDB (migrated, with the bench's
-// site) and on its Redis. Returns at once: the gateway's readiness waits
-// for the service to be SERVING.
+// site) and on its Redis. Returns once its health check says SERVING.
 struct TicketsProcess {
   std::unique_ptr<bench::ChildProcess> process;
   std::string address;
@@ -449,6 +469,7 @@ TicketsProcess StartTickets() {
               {"LOG_LEVEL", "warn"}},
       .log_path = LogPath("tickets"),
       .pipe_stdout = false});
+  WaitUntilServing(*tickets.process, tickets.address);
   return tickets;
 }
 
