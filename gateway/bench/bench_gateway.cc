@@ -64,7 +64,6 @@
 #include "bench/support/load.h"
 #include "bench/support/process.h"
 #include "common/log.h"
-#include "common/migrations.h"
 #include "common/mysql.h"
 #include "gateway/descriptors.h"
 #include "gateway/route_table.h"
@@ -227,19 +226,10 @@ GatewayProcess StartGateway(const std::string& upstreams,
                                    .env = env,
                                    .log_path = LogPath("gateway-" + scenario),
                                    .pipe_stdout = false});
-  const auto deadline = Clock::now() + std::chrono::seconds(30);
-  for (;;) {
-    try {
-      if (HttpClient(gateway.port).Send("GET", "/readyz").status == 200) break;
-    } catch (const std::exception&) {
-      // not listening yet
-    }
-    if (!gateway.process->Running() || Clock::now() > deadline) {
-      throw std::runtime_error("the gateway for " + scenario + " did not become ready; see " +
-                               gateway.process->log_path());
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  const int port = gateway.port;
+  gateway.process->WaitUntil(
+      [port] { return HttpClient(port).Send("GET", "/readyz").status == 200; },
+      "the gateway for " + scenario + " becoming ready");
   std::printf("bench: gateway_setup_%s 1 info rate_limiter=%s threads=%s seconds=%.1f\n",
               scenario.c_str(), redis ? "redis" : "in-process", threads != nullptr ? threads : "2",
               bench::BenchDuration().count() / 1000.0);
@@ -408,24 +398,18 @@ void BenchTranscoding(const std::string& tickets_address, const std::string& tok
                      "(protobuf → JSON, one thread)");
 }
 
-// Waits until the server at `address` answers its health check SERVING;
-// throws, naming its log, when `process` exits or 30 s pass first.
+// Waits until the server at `address` answers its health check SERVING.
 void WaitUntilServing(bench::ChildProcess& process, const std::string& address) {
   auto health = grpc::health::v1::Health::NewStub(NewChannel(address));
-  const auto deadline = Clock::now() + std::chrono::seconds(30);
-  for (;;) {
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(1));
-    grpc::health::v1::HealthCheckResponse response;
-    if (health->Check(&context, {}, &response).ok() &&
-        response.status() == grpc::health::v1::HealthCheckResponse::SERVING) {
-      return;
-    }
-    if (!process.Running() || Clock::now() > deadline) {
-      throw std::runtime_error(address + " did not start serving; see " + process.log_path());
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  process.WaitUntil(
+      [&] {
+        grpc::ClientContext context;
+        context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(1));
+        grpc::health::v1::HealthCheckResponse response;
+        return health->Check(&context, {}, &response).ok() &&
+               response.status() == grpc::health::v1::HealthCheckResponse::SERVING;
+      },
+      address + " serving");
 }
 
 // The tickets service as production runs it: the propdesk-tickets binary on
@@ -442,13 +426,7 @@ TicketsProcess StartTickets() {
       propdesk::testing::FreshDatabase("bench_gateway", kPoolSize);
   {
     common::MysqlPool pool(database);
-    common::ApplyMigrations(pool,
-                            {{"common", PROPDESK_SOURCE_DIR "/services/common/migrations"},
-                             {"tickets", PROPDESK_SOURCE_DIR "/services/tickets/migrations"}});
-    tickets::MysqlTicketStore store;
-    pool.WithTransaction([&](common::MysqlConnection& tx) {
-      store.UpsertSite(tx, {kBenchSite, "g1", kBenchSite, "Gateway bench"});
-    });
+    tickets::testing::PrepareDatabase(pool, {{kBenchSite, "g1", kBenchSite, "Gateway bench"}});
   }
   TicketsProcess tickets;
   const int port = bench::FreeLoopbackPort();

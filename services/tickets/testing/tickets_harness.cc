@@ -5,16 +5,20 @@
 
 namespace propdesk::tickets::testing {
 
+void PrepareDatabase(common::MysqlPool& pool, const std::vector<SiteRecord>& sites) {
+  common::ApplyMigrations(pool, {{"common", PROPDESK_SOURCE_DIR "/services/common/migrations"},
+                                 {"tickets", PROPDESK_SOURCE_DIR "/services/tickets/migrations"}});
+  MysqlTicketStore store;
+  pool.WithTransaction([&](common::MysqlConnection& tx) {
+    for (const SiteRecord& site : sites) store.UpsertSite(tx, site);
+  });
+}
+
 TicketsHarness::TicketsHarness(HarnessOptions options) {
   pool_ = std::make_unique<common::MysqlPool>(
       propdesk::testing::FreshDatabase(options.database_prefix, options.pool_size));
-  common::ApplyMigrations(*pool_,
-                          {{"common", PROPDESK_SOURCE_DIR "/services/common/migrations"},
-                           {"tickets", PROPDESK_SOURCE_DIR "/services/tickets/migrations"}});
+  PrepareDatabase(*pool_, options.sites);
   redis_ = std::make_unique<common::RedisClient>(propdesk::testing::SharedRedis(options.pool_size));
-  pool_->WithTransaction([&](common::MysqlConnection& tx) {
-    for (const SiteRecord& site : options.sites) store_.UpsertSite(tx, site);
-  });
   executor_ =
       std::make_unique<common::BlockingExecutor>(options.executor_threads, options.executor_queue);
   common::JwtConfig jwt;

@@ -37,6 +37,10 @@ struct HarnessOptions {
   std::vector<SiteRecord> sites;
 };
 
+// Migrates a fresh database (common and tickets migrations) and creates
+// `sites` in it: what propdesk-tickets finds at start-up in a deployment.
+void PrepareDatabase(common::MysqlPool& pool, const std::vector<SiteRecord>& sites);
+
 class TicketsHarness {
  public:
   explicit TicketsHarness(HarnessOptions options);

@@ -143,6 +143,25 @@ std::string ChildProcess::ReadLine(std::chrono::milliseconds timeout) {
   }
 }
 
+void ChildProcess::WaitUntil(const std::function<bool()>& ready, const std::string& what,
+                             std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    try {
+      if (ready()) return;
+    } catch (const std::exception&) {
+      // not ready yet
+    }
+    if (!Running()) {
+      throw std::runtime_error(what + ": " + options_.binary + " exited; see " + log_path());
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      throw std::runtime_error(what + ": not within the time allowed; see " + log_path());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
 void ChildProcess::Stop(std::chrono::milliseconds grace) {
   if (!Running()) return;
   ::kill(pid_, SIGTERM);

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -44,6 +45,11 @@ class ChildProcess {
   // A line of its stdout (pipe_stdout), without the newline; throws when
   // none comes within `timeout` or the child closes its stdout first.
   std::string ReadLine(std::chrono::milliseconds timeout);
+  // Polls `ready` (every 50 ms) until it says true; throws, naming the log,
+  // when the child exits first or `timeout` passes. `ready` may throw
+  // (not listening yet): that counts as false.
+  void WaitUntil(const std::function<bool()>& ready, const std::string& what,
+                 std::chrono::milliseconds timeout = std::chrono::seconds(30));
   // SIGTERM, then SIGKILL after `grace`; waits for the exit.
   void Stop(std::chrono::milliseconds grace = std::chrono::seconds(10));
 

@@ -98,6 +98,27 @@ TEST(ChildProcessTest, MissingBinaryExitsAtOnceAndABadLogPathThrows) {
   EXPECT_THROW(ChildProcess(Shell("true", "/nonexistent-dir/x.log", false)), std::runtime_error);
 }
 
+TEST(ChildProcessTest, WaitUntilReturnsWhenReadyAndThrowsOnExitOrTimeout) {
+  ChildProcess child(Shell("exec sleep 60", TempLog("wait"), false));
+  int polls = 0;
+  child.WaitUntil(
+      [&] {
+        if (++polls < 3) throw std::runtime_error("not listening yet");
+        return polls >= 4;
+      },
+      "ready");
+  EXPECT_EQ(polls, 4);
+  EXPECT_THROW(child.WaitUntil([] { return false; }, "never", std::chrono::milliseconds(150)),
+               std::runtime_error);
+  ChildProcess exits(Shell("exit 3", TempLog("exits"), false));
+  try {
+    exits.WaitUntil([] { return false; }, "serving", std::chrono::seconds(30));
+    ADD_FAILURE() << "WaitUntil returned for a child that exited";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("exited"), std::string::npos) << e.what();
+  }
+}
+
 TEST(FreeLoopbackPortTest, ReturnsABindablePort) {
   const int port = FreeLoopbackPort();
   ASSERT_GT(port, 0);
