@@ -83,6 +83,7 @@ GatewayConfig LoadGatewayConfig(const Env& env) {
   c.max_connections = static_cast<int>(env.Int("GATEWAY_MAX_CONNECTIONS", 1, 1000000, 1024));
   c.max_page_size = static_cast<int>(env.Int("GATEWAY_MAX_PAGE_SIZE", 1, 100000, 100));
   c.threads = static_cast<int>(env.Int("GATEWAY_THREADS", 1, 256, 2));
+  c.upstream_threads = static_cast<int>(env.Int("GATEWAY_UPSTREAM_THREADS", 1, 64, 1));
   c.idle_timeout = Duration(env, "GATEWAY_IDLE_TIMEOUT", c.idle_timeout);
   c.read_timeout = Duration(env, "GATEWAY_READ_TIMEOUT", c.read_timeout);
   c.write_timeout = Duration(env, "GATEWAY_WRITE_TIMEOUT", c.write_timeout);

@@ -26,6 +26,8 @@
 //   GATEWAY_MAX_CONNECTIONS   default 1024; more get 503
 //   GATEWAY_MAX_PAGE_SIZE     default 100; larger page_size values are lowered
 //   GATEWAY_THREADS           HTTP I/O threads (an event loop each), default 2
+//   GATEWAY_UPSTREAM_THREADS  threads that complete upstream calls and send
+//                             their responses, default 1 (upstreams.h)
 //   GATEWAY_IDLE_TIMEOUT      keep-alive idle time, default 60s
 //   GATEWAY_READ_TIMEOUT      time to receive a request once it started
 //                             (slow clients), default 10s
@@ -73,6 +75,7 @@ struct GatewayConfig {
   int max_connections = 1024;
   int max_page_size = 100;
   int threads = 2;
+  int upstream_threads = 1;
   std::chrono::milliseconds idle_timeout{60000};
   std::chrono::milliseconds read_timeout{10000};
   std::chrono::milliseconds write_timeout{10000};

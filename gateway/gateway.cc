@@ -104,6 +104,8 @@ struct Gateway::Call {
   std::unique_ptr<grpc::ClientContext> context;
   grpc::ByteBuffer upstream_request;
   grpc::ByteBuffer upstream_response;
+  std::unique_ptr<grpc::GenericClientAsyncResponseReader> upstream_reader;
+  grpc::Status upstream_status;
   SteadyTime upstream_started;
 };
 
@@ -119,6 +121,7 @@ Gateway::Gateway(GatewayConfig config, std::shared_ptr<const common::Logger> log
       transcoder_(std::make_unique<Transcoder>(descriptors_.pool.get(),
                                                TranscodeLimits{config_.max_page_size})),
       upstreams_(config_.upstreams),
+      completions_(config_.upstream_threads),
       verifier_(config_.jwt),
       redis_(config_.redis ? std::make_unique<common::RedisClient>(*config_.redis) : nullptr),
       rate_limiter_(redis_.get(), config_.redis_retry_pause),
@@ -238,6 +241,7 @@ void Gateway::Shutdown(SteadyTime deadline) {
     server_->Stop();
   }
   if (readiness_) readiness_->Stop();
+  completions_.Shutdown();  // every call has completed
 }
 
 void Gateway::Handle(HttpRequest request, Respond respond) {
@@ -435,9 +439,12 @@ void Gateway::StartUpstreamCall(const std::shared_ptr<Call>& call, std::string b
     active_calls_.insert(call->context.get());
   }
   call->upstream_started = std::chrono::steady_clock::now();
-  upstream->stub().UnaryCall(call->context.get(), route.grpc_path, grpc::StubOptions(),
-                             &call->upstream_request, &call->upstream_response,
-                             [this, call](grpc::Status status) { OnUpstreamDone(call, status); });
+  call->upstream_reader = upstream->stub().PrepareUnaryCall(
+      call->context.get(), route.grpc_path, call->upstream_request, completions_.queue());
+  call->upstream_reader->StartCall();
+  call->upstream_reader->Finish(
+      &call->upstream_response, &call->upstream_status,
+      UpstreamCompletions::MakeTag([this, call] { OnUpstreamDone(call, call->upstream_status); }));
 }
 
 void Gateway::OnUpstreamDone(const std::shared_ptr<Call>& call, const grpc::Status& status) {

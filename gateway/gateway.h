@@ -74,7 +74,8 @@ class Gateway {
   void Shutdown(std::chrono::steady_clock::time_point deadline);
 
   // Handles one request (the HTTP server calls this; tests may too).
-  // `respond` is called exactly once, on this thread or a gRPC thread.
+  // `respond` is called exactly once, on this thread or an upstream
+  // completion thread (UpstreamCompletions).
   void Handle(HttpRequest request, Respond respond);
 
   const RouteTable& routes() const { return routes_; }
@@ -112,6 +113,8 @@ class Gateway {
   RouteTable routes_;
   std::unique_ptr<Transcoder> transcoder_;
   Upstreams upstreams_;
+  // Completes upstream calls; shut down once the last one has (Shutdown).
+  UpstreamCompletions completions_;
   common::JwtVerifier verifier_;
   std::unique_ptr<common::RedisClient> redis_;  // null without REDIS_ADDR
   RateLimiter rate_limiter_;

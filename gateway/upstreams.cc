@@ -1,7 +1,9 @@
 #include "gateway/upstreams.h"
 
 #include <grpc/grpc.h>
+#include <pthread.h>
 
+#include <algorithm>
 #include <set>
 
 #include "common/errors.h"
@@ -30,6 +32,13 @@ Upstream::Upstream(UpstreamConfig config) : config_(std::move(config)) {
   // Reconnect quickly after a service restart.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
+  // No retry filter: the gateway sets no retry policy, so the filter would
+  // only retry transparently the streams a server refused unseen, and the
+  // services' graceful shutdown (gRPC's two GOAWAYs) leaves none. Its
+  // copies of every call's metadata and message cost 1.5 µs of the
+  // gateway's CPU per call (6 %). A call that does fail UNAVAILABLE is a
+  // 503 the client may retry (with its Idempotency-Key for writes).
+  args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
   channel_ = grpc::CreateCustomChannel(config_.address, grpc::InsecureChannelCredentials(), args);
   stub_ = std::make_unique<grpc::GenericStub>(channel_);
 }
@@ -68,6 +77,35 @@ std::vector<Upstream*> Upstreams::all() const {
   std::vector<Upstream*> out;
   for (const auto& [name, upstream] : by_name_) out.push_back(upstream.get());
   return out;
+}
+
+UpstreamCompletions::UpstreamCompletions(int threads) {
+  for (int i = 0; i < std::max(1, threads); ++i) {
+    threads_.emplace_back([this] {
+      pthread_setname_np(pthread_self(), "gateway-grpc");  // for top -H, perf
+      Drain();
+    });
+  }
+}
+
+UpstreamCompletions::~UpstreamCompletions() { Shutdown(); }
+
+void UpstreamCompletions::Drain() {
+  void* tag = nullptr;
+  bool ok = false;
+  // `ok` is always true for a unary call's Finish; its status says how the
+  // call ended.
+  while (queue_.Next(&tag, &ok)) {
+    std::unique_ptr<Tag>(static_cast<Tag*>(tag))->Complete();
+  }
+}
+
+void UpstreamCompletions::Shutdown() {
+  std::lock_guard<std::mutex> lock(shutdown_mu_);
+  if (threads_.empty()) return;
+  queue_.Shutdown();
+  for (std::thread& thread : threads_) thread.join();
+  threads_.clear();
 }
 
 std::vector<UpstreamConfig> ParseUpstreams(std::string_view text) {

@@ -2,7 +2,8 @@
 
 // The services behind the gateway: one gRPC channel and generic stub per
 // upstream (byte buffers in, byte buffers out: the gateway needs no
-// generated code for any service), and their health for /readyz.
+// generated code for any service), their health for /readyz, and the
+// threads that complete the calls made to them.
 
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
@@ -11,7 +12,9 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace propdesk::gateway {
@@ -53,6 +56,66 @@ class Upstreams {
 
  private:
   std::map<std::string, std::unique_ptr<Upstream>> by_name_;
+};
+
+// Completes the upstream calls: one completion queue and the threads that
+// drain it (GATEWAY_UPSTREAM_THREADS). A call's response is transcoded and
+// sent to its HTTP client on one of them.
+//
+// Why not gRPC's callback API: gRPC 1.51 completes callback calls on two
+// "nexting" threads of its own, which pass the poller's role to each other
+// through a futex on nearly every response. One thread that both polls and
+// completes cost the gateway 1.9 µs less CPU per call (echo at 64 callers,
+// median of 5 alternating runs: 24.1 against 26.0 µs) and a third fewer
+// context switches (0.25 against 0.39 per call). More threads on the one
+// queue bring the hand-over back: raise them only where one thread is
+// saturated (about 100k responses/s).
+class UpstreamCompletions {
+ public:
+  // What a call finishes with: Complete() runs once, on a completion
+  // thread, and the tag is deleted after it.
+  class Tag {
+   public:
+    virtual ~Tag() = default;
+    virtual void Complete() = 0;
+  };
+
+  // Starts `threads` threads (at least 1).
+  explicit UpstreamCompletions(int threads);
+  ~UpstreamCompletions();  // Shutdown()
+
+  UpstreamCompletions(const UpstreamCompletions&) = delete;
+  UpstreamCompletions& operator=(const UpstreamCompletions&) = delete;
+
+  // The queue to start calls on, with a tag from MakeTag as their Finish tag.
+  grpc::CompletionQueue* queue() { return &queue_; }
+
+  // A tag that runs `complete()`.
+  template <class F>
+  static Tag* MakeTag(F complete) {
+    return new FunctionTag<F>(std::move(complete));
+  }
+
+  // Ends the threads once every started call has completed: call it after
+  // the last call started. Idempotent.
+  void Shutdown();
+
+ private:
+  template <class F>
+  class FunctionTag : public Tag {
+   public:
+    explicit FunctionTag(F complete) : complete_(std::move(complete)) {}
+    void Complete() override { complete_(); }
+
+   private:
+    F complete_;
+  };
+
+  void Drain();
+
+  grpc::CompletionQueue queue_;
+  std::mutex shutdown_mu_;
+  std::vector<std::thread> threads_;  // guarded by shutdown_mu_; empty once shut down
 };
 
 // "tickets=127.0.0.1:50051,visitors=127.0.0.1:50052" → configs. Throws
