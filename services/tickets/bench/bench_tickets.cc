@@ -124,8 +124,10 @@ void BenchCreate(testing::TicketsHarness& harness) {
     const std::string name = "tickets_create_c" + std::to_string(concurrency);
     bench::PrintLoad(name, r);
     if (yardstick > 0) {
+      // The target is at 64 callers; fewer callers cannot keep
+      // MariaDB's group commit busy, so their multiples are context.
       bench::PrintFigure(name + "_vs_yardstick", r.throughput / yardstick, "x_raw_insert",
-                         "(target >= 0.12)");
+                         concurrency == 64 ? "(target >= 0.12)" : "(the target is at 64 callers)");
     }
   }
 }
