@@ -35,8 +35,10 @@ std::string FormatDouble(double value) {
 
 int LeaseSize(const RateLimit& limit, const LeasePolicy& policy) {
   const double share = std::floor(limit.burst * policy.burst_fraction);
-  return static_cast<int>(
-      std::clamp(share, 1.0, static_cast<double>(std::max(1, policy.max_tokens))));
+  const double span_refill =
+      std::floor(limit.per_second * std::chrono::duration<double>(policy.span).count());
+  const double cap = std::max({1.0, static_cast<double>(policy.max_tokens), span_refill});
+  return static_cast<int>(std::clamp(share, 1.0, cap));
 }
 
 const std::string& RateLimiter::Script() {

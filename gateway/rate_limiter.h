@@ -5,13 +5,15 @@
 //
 // Leases. The bucket itself lives in Redis (tokens, last refill; refilled
 // on Redis' own clock by a Lua script). A replica takes tokens from it in
-// batches — a lease of LeaseSize(limit) tokens, 10 % of the burst, at most
-// 64 — and admits requests from its lease in memory; it goes back to Redis
-// only when a lease is used up. A refusal is remembered until the moment
-// Redis said a token comes back (nothing can be granted before), so a
-// client hammering a full bucket costs no round trips either. Unused
-// leased tokens lapse after `lease_ttl` (never returned: they count as
-// spent).
+// batches — a lease of LeaseSize(limit) tokens: 10 % of the burst, at most
+// 64 or what the bucket refills in 50 ms, whichever is more — and admits
+// requests from its lease in memory; it goes back to Redis only when a
+// lease is used up. The 50 ms keeps a busy bucket's round trips at 20/s
+// per replica however high its rate (with a flat 64, a 20,000/s bucket
+// needed 312/s, each blocking a request and costing Redis CPU). A refusal is remembered until the
+// moment Redis said a token comes back (nothing can be granted before), so a client hammering a
+// full bucket costs no round trips either. Unused leased tokens lapse after `lease_ttl` (never
+// returned: they count as spent).
 //
 // Never fails open: every admitted request spent a token taken from the
 // shared bucket, so over any long interval a bucket admits at most burst +
@@ -86,10 +88,13 @@ class LocalRateLimiter {
   std::unordered_map<std::string, Bucket> buckets_;  // guarded by mu_
 };
 
-// How much of a shared bucket one replica takes at a time.
+// How much of a shared bucket one replica takes at a time: burst_fraction
+// of the burst, but no more than max(max_tokens, the bucket's refill
+// during `span`).
 struct LeasePolicy {
   double burst_fraction = 0.1;  // of the bucket's burst, rounded down
   int max_tokens = 64;
+  std::chrono::milliseconds span{50};
   // Leased tokens not spent by then lapse.
   std::chrono::milliseconds ttl{1000};
   // Lease entries kept before expired ones are dropped.

@@ -73,12 +73,31 @@ TEST(RedisRateLimiter, TheScriptIsLoadedAgainAfterAFlush) {
   EXPECT_EQ(backend, Backend::kRedis) << "NOSCRIPT → EVAL, not a fallback";
 }
 
-TEST(RedisRateLimiter, LeaseSizeIsATenthOfTheBurstBetweenOneAnd64) {
+TEST(RedisRateLimiter, LeaseSizeIsATenthOfTheBurstCappedAt64OrFiftyMillisecondsOfRefill) {
   EXPECT_EQ(LeaseSize({50, 100}), 10);
   EXPECT_EQ(LeaseSize({200, 400}), 40);
-  EXPECT_EQ(LeaseSize({1e6, 1e6}), 64);
+  EXPECT_EQ(LeaseSize({1000, 1e6}), 64) << "50 ms of 1000/s is less than 64";
+  EXPECT_EQ(LeaseSize({20000, 40000}), 1000) << "50 ms of 20,000/s";
+  EXPECT_EQ(LeaseSize({1e6, 2e6}), 50000);
+  EXPECT_EQ(LeaseSize({1e6, 1e5}), 10000) << "never more than a tenth of the burst";
   EXPECT_EQ(LeaseSize({0.5, 3}), 1) << "small buckets are exact";
   EXPECT_EQ(LeaseSize({0.5, 19}), 1);
+}
+
+// A bucket with a high rate leases 50 ms of it at a time: 3000 requests at
+// 20,000/s take 3 leases, not 47 of 64 tokens.
+TEST(RedisRateLimiter, AFastBucketLeasesFiftyMillisecondsOfItsRate) {
+  common::RedisClient redis(propdesk::testing::SharedRedis());
+  RateLimiter limiter(&redis, 1s);
+  const BucketRequest bucket = Bucket("fast", {20000, 40000});
+  for (int i = 0; i < 3000; ++i) {
+    Backend backend = Backend::kLocal;
+    ASSERT_TRUE(limiter.Acquire({bucket}, &backend).allowed) << i;
+    ASSERT_EQ(backend, Backend::kRedis);
+  }
+  EXPECT_LE(limiter.redis_round_trips(), 3 + 1) << "leases of 1000 (and one to load the script)";
+  const double left = std::stod(redis.Command({"HGET", bucket.key, "tokens"}).str);
+  EXPECT_LE(left, 40000 - 1000) << "the shared bucket paid for the lease (it refills to its burst)";
 }
 
 TEST(RedisRateLimiter, LeasesSpareMostRoundTrips) {
