@@ -297,7 +297,9 @@ UpstreamRequest Transcoder::ToUpstream(const Route& route, const std::vector<Pat
   if (route.request_id_field != nullptr) {
     out.request_id = reflection->GetString(*request, route.request_id_field);
   }
-  request->SerializeToString(&out.binary);
+  // Partial: proto3 has no required fields, and Debian's libprotobuf checks
+  // IsInitialized (a walk over every field by reflection) in SerializeToString.
+  request->SerializePartialToString(&out.binary);
   return out;
 }
 
