@@ -11,11 +11,11 @@
 // lease is used up. The 50 ms keeps a busy bucket's round trips at 20/s
 // per replica however high its rate, when its burst holds half a second
 // of it (with a flat 64, a 20,000/s bucket needed 312/s, each blocking a
-// request and costing Redis CPU). A
-// refusal is remembered until the moment Redis said a token comes back
-// (nothing can be granted before), so a client hammering a full bucket
-// costs no round trips either. Unused leased tokens lapse after
-// `lease_ttl` (never returned: they count as spent).
+// request and costing Redis CPU). A refusal is remembered until the moment
+// Redis said a token comes back (nothing can be granted before), so a
+// client hammering a full bucket costs no round trips either. Unused
+// leased tokens lapse after `lease_ttl` (never returned: they count as
+// spent).
 //
 // Never fails open: every admitted request spent a token taken from the
 // shared bucket, so over any long interval a bucket admits at most burst +

@@ -84,8 +84,8 @@ TEST(RedisRateLimiter, LeaseSizeIsATenthOfTheBurstCappedAt64OrFiftyMillisecondsO
   EXPECT_EQ(LeaseSize({0.5, 19}), 1);
 }
 
-// A bucket with a high rate leases 50 ms of it at a time: 3000 requests at
-// 20,000/s take 3 leases, not 47 of 64 tokens.
+// A bucket with a high rate leases 50 ms of it at a time: 3000 requests on
+// a 20,000/s bucket take 3 leases of 1000 tokens, not 47 of 64.
 TEST(RedisRateLimiter, AFastBucketLeasesFiftyMillisecondsOfItsRate) {
   common::RedisClient redis(propdesk::testing::SharedRedis());
   RateLimiter limiter(&redis, 1s);
